@@ -357,11 +357,22 @@ def _spatial_problems(entry: str, ds: dict[str, Any], columns: list[Any]) -> lis
     return problems
 
 
+class _Loader(yaml.SafeLoader):
+    """A safe YAML loader that keeps dates as text: the catalog checks them itself, one problem per bad date
+    (PyYAML's own date conversion crashes on 2024-02-30)."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
 def read_catalog_file(path: str | Path) -> dict[str, Any]:
     """Read the YAML of a catalog file, raising :class:`CatalogError` if it is not YAML at all."""
     path = Path(path)
     try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+        doc = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)  # noqa: S506 (a SafeLoader)
     except FileNotFoundError:
         raise CatalogError("catalog file not found; pass --catalog FILE or set LAB_CATALOG", file=path) from None
     except UnicodeDecodeError as exc:
@@ -372,8 +383,7 @@ def read_catalog_file(path: str | Path) -> dict[str, Any]:
         raise CatalogError(f"not valid YAML: {where}{getattr(exc, 'problem', exc)}", file=path) from None
     if not isinstance(doc, dict):
         raise CatalogError("the catalog must be a mapping with 'catalog' and 'datasets'", file=path)
-    # YAML turns unquoted dates into date objects: the schema wants ISO strings, so normalise first.
-    return json.loads(json.dumps(doc, default=str))
+    return doc
 
 
 def validate(path: str | Path | None = None) -> list[Problem]:

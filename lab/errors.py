@@ -99,3 +99,7 @@ class CRSError(GeometryError):
 
 class CoordinateError(GeometryError):
     """Coordinates are swapped, malformed or outside Vietnam."""
+
+
+class ReportError(LabError):
+    """A report's schedule entry, parameters or run is wrong (the run log says which cell failed)."""

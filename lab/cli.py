@@ -1,0 +1,287 @@
+"""The ``lab`` command line.
+
+Exit codes: 0 ok, 2 bad input or usage (a :class:`~lab.errors.LabError`, printed as one line
+without a traceback unless ``--debug``), 1 anything else.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from lab.errors import LabError
+
+log = logging.getLogger("lab")
+
+
+# ------------------------------------------------------------------------------------------ commands
+def _catalog(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    from lab.catalog import load_catalog
+
+    return load_catalog(args.catalog)
+
+
+def cmd_catalog_list(args: argparse.Namespace) -> int:
+    """Print one line per dataset: id, kind, title."""
+    cat = _catalog(args)
+    rows = [
+        {"id": d.id, "spatial": d.spatial.kind, "synthetic": d.synthetic, "title": d.title_in(args.lang)}
+        for d in cat
+    ]
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        return 0
+    width = max(len(r["id"]) for r in rows)
+    for r in rows:
+        flag = " [demo]" if r["synthetic"] else ""
+        print(f"{r['id']:<{width}}  {r['spatial']:<8}  {r['title']}{flag}")
+    return 0
+
+
+def cmd_catalog_show(args: argparse.Namespace) -> int:
+    """Print one catalog entry as YAML (or JSON)."""
+    import yaml
+
+    entry = _catalog(args).get(args.id).raw
+    if args.json:
+        print(json.dumps(entry, ensure_ascii=False, indent=2, default=str))
+    else:
+        print(yaml.safe_dump(entry, allow_unicode=True, sort_keys=False), end="")
+    return 0
+
+
+def cmd_catalog_validate(args: argparse.Namespace) -> int:
+    """Print every problem of the catalog, one per line; exit 2 if there is any."""
+    from lab.catalog import default_catalog_path, validate
+
+    path = Path(args.catalog) if args.catalog else default_catalog_path()
+    problems = validate(path)
+    for p in problems:
+        print(f"{path}: {p}")
+    if problems:
+        print(f"{len(problems)} problem(s) in {path}", file=sys.stderr)
+        return 2
+    print(f"{path}: ok")
+    return 0
+
+
+def cmd_fetch(args: argparse.Namespace) -> int:
+    """Fetch the named datasets (default: all that are not synthetic) into the cache."""
+    from lab import fetch
+
+    cat = _catalog(args)
+    ids = args.ids or [d.id for d in cat if not d.synthetic]
+    mirror = Path(args.mirror) if args.mirror else None
+    for dataset_id in ids:
+        paths = fetch.fetch_dataset(cat.get(dataset_id), catalog_root=cat.root, mirror=mirror, refresh=args.refresh)
+        for p in paths:
+            print(f"{dataset_id}\t{p}")
+    return 0
+
+
+def describe_frame(frame: Any) -> dict[str, Any]:
+    """Rows, columns, dtypes, CRS and repaired-geometry count of a loaded frame (for ``--json``)."""
+    import polars as pl
+
+    if isinstance(frame, pl.DataFrame):
+        return {
+            "rows": frame.height,
+            "columns": frame.columns,
+            "dtypes": {c: str(t) for c, t in frame.schema.items()},
+            "crs": None,
+            "repaired_geometries": None,
+        }
+    crs = frame.crs.to_string() if frame.crs is not None else None
+    return {
+        "rows": len(frame),
+        "columns": [str(c) for c in frame.columns],
+        "dtypes": {str(c): str(t) for c, t in frame.dtypes.items()},
+        "crs": crs,
+        "repaired_geometries": int(frame.attrs.get("repaired_geometries", 0)),
+    }
+
+
+def write_frame(frame: Any, target: Path) -> None:
+    """Write a loaded frame atomically: Parquet for tables, GeoParquet for spatial data."""
+    import polars as pl
+
+    from lab.atomic import atomic_path
+
+    with atomic_path(target) as tmp:
+        if isinstance(frame, pl.DataFrame):
+            frame.write_parquet(tmp)
+        else:
+            frame.to_parquet(tmp)
+
+
+def cmd_load(args: argparse.Namespace) -> int:
+    """Load one dataset; print a summary, JSON facts, or write it to a file."""
+    from lab.loader import load
+
+    frame = load(args.id, source=args.source, catalog=args.catalog, mirror=args.mirror, refresh=args.refresh)
+    facts = {"dataset": args.id, **describe_frame(frame)}
+    if args.to:
+        write_frame(frame, Path(args.to))
+        facts["written"] = str(args.to)
+    if args.json:
+        print(json.dumps(facts, ensure_ascii=False, indent=2))
+    else:
+        print(frame)
+        extra = f", CRS {facts['crs']}, {facts['repaired_geometries']} geometries repaired" if facts["crs"] else ""
+        print(f"{args.id}: {facts['rows']} rows × {len(facts['columns'])} columns{extra}")
+        if args.to:
+            print(f"written to {args.to}")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Generate the synthetic demo portal."""
+    from lab import demo
+    from lab.fetch import demo_dir
+
+    out = Path(args.out) if args.out else demo_dir()
+    manifest = demo.generate(out, scale=args.scale, seed=args.seed)
+    totals = manifest.get("totals", {})
+    print(f"demo portal (synthetic) written to {out}: " + ", ".join(f"{k} {v:,}" for k, v in totals.items()))
+    return 0
+
+
+def cmd_reports_run(args: argparse.Namespace) -> int:
+    """Run scheduled reports into the reports folder."""
+    from lab import reports
+
+    results = reports.run(
+        names=args.report or None,
+        period=args.period,
+        languages=[args.lang] if args.lang else None,
+        out=Path(args.out) if args.out else None,
+        due_only=args.due,
+    )
+    failed = [r for r in results if not r.ok]
+    for r in results:
+        print(r.summary())
+    return 1 if failed else 0
+
+
+def cmd_apps_serve(args: argparse.Namespace) -> int:
+    """Serve the Voilà apps on 127.0.0.1."""
+    from lab import serve
+
+    return serve.serve_apps(port=args.port, host=args.host)
+
+
+# ------------------------------------------------------------------------------------------- parser
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (also the source of the CLI reference docs)."""
+    common = argparse.ArgumentParser(add_help=False)
+    # SUPPRESS: a subcommand's copy of these options must not reset a value given before the subcommand
+    common.add_argument("--catalog", metavar="FILE", default=argparse.SUPPRESS,
+                        help="catalog file (default: $LAB_CATALOG or datasets.yaml)")
+    common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                        help="show tracebacks and debug logs")
+
+    parser = argparse.ArgumentParser(
+        prog="lab",
+        description="The Đà Nẵng open data lab: catalog, loaders, demo portal, reports and apps.",
+        parents=[common],
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    catalog = sub.add_parser("catalog", help="list, show or validate the catalog", parents=[common])
+    csub = catalog.add_subparsers(dest="action", required=True, metavar="ACTION")
+    p = csub.add_parser("list", help="one line per dataset", parents=[common])
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("--lang", choices=["vi", "en"], default="vi", help="title language (default vi)")
+    p.set_defaults(func=cmd_catalog_list)
+    p = csub.add_parser("show", help="one entry", parents=[common])
+    p.add_argument("id", help="dataset id")
+    p.add_argument("--json", action="store_true", help="print JSON instead of YAML")
+    p.set_defaults(func=cmd_catalog_show)
+    p = csub.add_parser("validate", help="every problem, one line each", parents=[common])
+    p.set_defaults(func=cmd_catalog_validate)
+
+    p = sub.add_parser("fetch", help="fetch datasets into the cache", parents=[common])
+    p.add_argument("ids", nargs="*", metavar="ID", help="dataset ids (default: every real source)")
+    p.add_argument("--mirror", metavar="DIR", help="offline mirror folder (default: $LAB_MIRROR)")
+    p.add_argument("--refresh", action="store_true", help="fetch again even if cached")
+    p.set_defaults(func=cmd_fetch)
+
+    p = sub.add_parser("load", help="load one dataset", parents=[common])
+    p.add_argument("id", help="dataset id")
+    p.add_argument("--source", metavar="PATH_OR_URL", help="read this file the way entry ID is read")
+    p.add_argument("--to", metavar="FILE", help="write Parquet (GeoParquet for spatial data)")
+    p.add_argument("--json", action="store_true", help="print rows, columns, dtypes, CRS, repaired geometries")
+    p.add_argument("--mirror", metavar="DIR", help="offline mirror folder (default: $LAB_MIRROR)")
+    p.add_argument("--refresh", action="store_true", help="fetch again even if cached")
+    p.set_defaults(func=cmd_load)
+
+    p = sub.add_parser("demo", help="generate the synthetic demo portal", parents=[common])
+    p.add_argument("--scale", type=float, default=None, help="usage volume scale (1.0 = published totals)")
+    p.add_argument("--seed", type=int, default=2017, help="random seed (default 2017)")
+    p.add_argument("--out", metavar="DIR", help="output folder (default: $LAB_DEMO or data/demo)")
+    p.set_defaults(func=cmd_demo)
+
+    reports = sub.add_parser("reports", help="scheduled reports", parents=[common])
+    rsub = reports.add_subparsers(dest="action", required=True, metavar="ACTION")
+    p = rsub.add_parser("run", help="run reports into reports/", parents=[common])
+    p.add_argument("--all", action="store_true", help="every scheduled report (the default)")
+    p.add_argument("--due", action="store_true", help="only the reports due today")
+    p.add_argument("--report", action="append", metavar="NAME", help="only this report (repeatable)")
+    p.add_argument("--period", help="period to report on (YYYY-MM, YYYY-Qn or YYYY); default: the last one ended")
+    p.add_argument("--lang", choices=["vi", "en"], help="only this language")
+    p.add_argument("--out", metavar="DIR", help="reports folder (default: reports/)")
+    p.set_defaults(func=cmd_reports_run)
+
+    apps = sub.add_parser("apps", help="the public Voilà apps", parents=[common])
+    asub = apps.add_subparsers(dest="action", required=True, metavar="ACTION")
+    p = asub.add_parser("serve", help="serve the apps with Voilà", parents=[common])
+    p.add_argument("--port", type=int, default=8866, help="port (default 8866)")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    p.set_defaults(func=cmd_apps_serve)
+    return parser
+
+
+def _setup_logging(debug: bool) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if debug else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    if not debug:
+        logging.getLogger("lab").setLevel(logging.INFO)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; return the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    args.catalog = getattr(args, "catalog", None)
+    args.debug = getattr(args, "debug", False)
+    _setup_logging(args.debug)
+    func: Callable[[argparse.Namespace], int] = args.func
+    try:
+        return func(args)
+    except LabError as exc:
+        if args.debug:
+            raise
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("error: interrupted; nothing half-written was kept", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        if args.debug:
+            raise
+        first = str(exc).splitlines()[0] if str(exc) else ""
+        print(f"error: unexpected {type(exc).__name__}: {first} (run with --debug for the traceback)",
+              file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,36 @@
+"""Shared fixtures: the project root, the real shared data (read in place), an isolated cache."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED_DATA = ROOT.parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def root() -> Path:
+    """The project root."""
+    return ROOT
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """../shared/data, the real public data (CI has it; read-only, read in place)."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip("../shared/data is not beside the repository")
+    return SHARED_DATA
+
+
+@pytest.fixture(autouse=True)
+def isolated_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test gets its own empty cache; no test touches data/cache of the working tree."""
+    cache = tmp_path_factory.mktemp("cache")
+    monkeypatch.setenv("LAB_CACHE", str(cache))
+    monkeypatch.delenv("LAB_MIRROR", raising=False)
+    monkeypatch.delenv("LAB_CATALOG", raising=False)
+    monkeypatch.setenv("LAB_OFFLINE", os.environ.get("LAB_OFFLINE", "1"))
+    return cache
