@@ -252,8 +252,6 @@ def _setup_logging(debug: bool) -> None:
         format="%(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
-    if not debug:
-        logging.getLogger("lab").setLevel(logging.INFO)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,0 +1,81 @@
+"""The portal's dataset listing and the lab's catalog as tables: counts, growth, completeness.
+
+These are the small summaries the catalog overview report shows; the quality issue scores the
+metadata properly (MQA, udata), the reuse issue projects growth against the 1,000-dataset target.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+
+import polars as pl
+
+from lab.catalog import Catalog
+
+
+def catalog_table(catalog: Catalog, lang: str = "vi") -> pl.DataFrame:
+    """One row per catalog entry: id, title (in ``lang``), publisher, licence, spatial kind, synthetic."""
+    return pl.DataFrame(
+        {
+            "id": [d.id for d in catalog],
+            "title": [d.title_in(lang) for d in catalog],
+            "publisher": [d.publisher for d in catalog],
+            "license": [d.license for d in catalog],
+            "spatial": [d.spatial.kind for d in catalog],
+            "synthetic": [d.synthetic for d in catalog],
+        },
+        schema={"id": pl.String, "title": pl.String, "publisher": pl.String, "license": pl.String,
+                "spatial": pl.String, "synthetic": pl.Boolean},
+    )
+
+
+def published_by(listing: pl.DataFrame, as_of: date, *, issued: str = "issued") -> pl.DataFrame:
+    """The datasets already published on ``as_of`` (``issued`` on or before it)."""
+    return listing.filter(pl.col(issued) <= as_of)
+
+
+def count_by(listing: pl.DataFrame, column: str, *, top: int | None = None, other: str = "…") -> pl.DataFrame:
+    """Datasets per value of ``column``, most first; beyond ``top`` values, the rest summed as ``other``.
+
+    List columns (e.g. several themes per dataset) count a dataset once per value.
+    """
+    frame = listing.select(column)
+    if isinstance(frame.schema[column], pl.List):
+        frame = frame.explode(column)
+    counts = (
+        frame.group_by(column)
+        .len(name="datasets")
+        .with_columns(pl.col(column).fill_null("—"))
+        .sort(["datasets", column], descending=[True, False])
+    )
+    if top is None or counts.height <= top:
+        return counts
+    rest = counts.slice(top).select(pl.lit(other).alias(column), pl.col("datasets").sum())
+    return pl.concat([counts.head(top), rest.cast(counts.schema)])
+
+
+def per_year(listing: pl.DataFrame, *, issued: str = "issued") -> pl.DataFrame:
+    """Datasets published per calendar year and the running total."""
+    return (
+        listing.group_by(pl.col(issued).dt.year().alias("year"))
+        .len(name="published")
+        .sort("year")
+        .with_columns(pl.col("published").cum_sum().alias("total"))
+    )
+
+
+def completeness(listing: pl.DataFrame, fields: Sequence[str]) -> pl.DataFrame:
+    """Share (%) of datasets with a non-empty value in each of ``fields``, least complete first."""
+    exprs = []
+    for name in fields:
+        col = pl.col(name)
+        dtype = listing.schema[name]
+        filled = col.is_not_null()
+        if dtype == pl.String:
+            filled = filled & (col.str.strip_chars() != "")
+        elif isinstance(dtype, pl.List):
+            filled = filled & (col.list.len() > 0)
+        exprs.append((filled.mean() * 100).round(1).alias(name))
+    wide = listing.select(exprs)
+    return wide.unpivot(variable_name="field", value_name="share_filled").sort("share_filled")

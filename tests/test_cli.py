@@ -1,0 +1,91 @@
+"""The command line, run as a user runs it: a real subprocess, exit codes, one-line errors."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+
+def lab(*args: str, env_extra: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    import os
+
+    env = {**os.environ, **(env_extra or {})}
+    return subprocess.run([sys.executable, "-m", "lab", *args], capture_output=True, text=True, env=env, cwd=cwd,
+                          timeout=300)
+
+
+def test_catalog_list_and_show(root: Path) -> None:
+    out = lab("catalog", "list", "--catalog", str(root / "datasets.yaml"))
+    assert out.returncode == 0, out.stderr
+    assert "danang-wards-2025" in out.stdout and "air-quality-iqair" in out.stdout
+    shown = lab("catalog", "show", "census-2019-wards", "--json")
+    assert json.loads(shown.stdout)["license"] == "unknown"
+
+
+def test_validate_reports_every_problem_and_exits_2(root: Path) -> None:
+    out = lab("catalog", "validate", "--catalog", str(root / "tests/data/catalogs/five_mistakes.yaml"))
+    assert out.returncode == 2
+    lines = out.stdout.strip().splitlines()
+    assert len(lines) == 6  # five planted mistakes; the misspelt field also leaves `license` missing
+    assert "Traceback" not in out.stderr
+
+
+def test_catalog_option_before_the_subcommand_is_kept(root: Path) -> None:
+    out = lab("--catalog", str(root / "tests/data/catalogs/five_mistakes.yaml"), "catalog", "validate")
+    assert out.returncode == 2 and "five_mistakes.yaml" in out.stdout
+
+
+def test_unknown_dataset_is_one_line_exit_2() -> None:
+    out = lab("load", "danang-ward-2025")
+    assert out.returncode == 2
+    assert out.stderr.count("\n") == 1 and "did you mean 'danang-wards-2025'" in out.stderr
+    assert "Traceback" not in out.stderr
+
+
+def test_usage_error_exits_2() -> None:
+    assert lab("load").returncode == 2
+
+
+def test_offline_with_nothing_cached_says_what_to_do() -> None:
+    out = lab("load", "danang-wards-2025", env_extra={"LAB_OFFLINE": "1"})
+    assert out.returncode == 2, out.stderr
+    assert "danang-wards-2025" in out.stderr and "LAB_MIRROR" in out.stderr
+    assert out.stderr.count("\n") == 1
+
+
+def test_load_json_and_geoparquet(shared_data: Path, tmp_path: Path) -> None:
+    target = tmp_path / "wards.parquet"
+    out = lab("load", "danang-wards-2025", "--mirror", str(shared_data), "--json", "--to", str(target))
+    assert out.returncode == 0, out.stderr
+    facts = json.loads(out.stdout)
+    assert facts["rows"] == 94 and facts["crs"] == "EPSG:4326" and facts["repaired_geometries"] == 5
+    import geopandas as gpd
+
+    back = gpd.read_parquet(target)
+    assert len(back) == 94 and back.crs.to_epsg() == 4326
+
+
+def test_load_source_reads_another_file_the_same_way(shared_data: Path, tmp_path: Path) -> None:
+    target = tmp_path / "may.parquet"
+    src = shared_data / "iqair_danang" / "aqi_da-nang_2025_may.csv"
+    out = lab("load", "air-quality-iqair", "--source", str(src), "--json", "--to", str(target))
+    assert out.returncode == 0, out.stderr
+    facts = json.loads(out.stdout)
+    assert facts["rows"] == 706 and facts["dtypes"]["wind_speed"] == "Float64"
+    import polars as pl
+
+    assert pl.read_parquet(target).height == 706
+
+
+@pytest.mark.parametrize("bad", ["<!DOCTYPE html><html><head><title>Đăng nhập</title></head></html>\n"])
+def test_html_instead_of_csv_through_the_cli(tmp_path: Path, bad: str) -> None:
+    page = tmp_path / "aqi.csv"
+    page.write_text(bad, encoding="utf-8")
+    out = lab("load", "air-quality-iqair", "--source", str(page))
+    assert out.returncode == 2
+    assert "air-quality-iqair" in out.stderr and "aqi.csv" in out.stderr and "HTML" in out.stderr
+    assert out.stderr.count("\n") == 1
