@@ -79,3 +79,8 @@ def completeness(listing: pl.DataFrame, fields: Sequence[str]) -> pl.DataFrame:
         exprs.append((filled.mean() * 100).round(1).alias(name))
     wide = listing.select(exprs)
     return wide.unpivot(variable_name="field", value_name="share_filled").sort("share_filled")
+
+
+def real_sources(catalog: Catalog, lang: str = "vi") -> pl.DataFrame:
+    """The catalog's real (not synthetic) entries, as :func:`catalog_table` shows them."""
+    return catalog_table(catalog, lang).filter(~pl.col("synthetic")).drop("synthetic")

@@ -17,6 +17,16 @@ from lab.errors import LabError
 log = logging.getLogger(__name__)
 
 APPS_DIR = Path(__file__).resolve().parent.parent / "notebooks" / "apps"
+JUPYTER_DATA = Path(__file__).resolve().parent / "share" / "jupyter"  # the lab's Voilà template "lab-offline"
+TEMPLATE = "lab-offline"
+
+
+def voila_env(base: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment Voilà runs in: the lab's template folder first on ``JUPYTER_PATH``."""
+    env = dict(os.environ if base is None else base)
+    env["JUPYTER_PATH"] = os.pathsep.join(p for p in (str(JUPYTER_DATA), env.get("JUPYTER_PATH", "")) if p)
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
 
 
 def voila_command(port: int, host: str = "127.0.0.1", apps_dir: Path = APPS_DIR) -> list[str]:
@@ -24,6 +34,7 @@ def voila_command(port: int, host: str = "127.0.0.1", apps_dir: Path = APPS_DIR)
     return [
         sys.executable, "-m", "voila", str(apps_dir),
         "--no-browser",
+        f"--template={TEMPLATE}",
         f"--port={port}",
         f"--Voila.ip={host}",
         "--strip_sources=True",
@@ -41,4 +52,4 @@ def serve_apps(port: int = 8866, host: str = "127.0.0.1") -> int:
         raise LabError("no apps yet: notebooks/apps holds no notebook", file=APPS_DIR)
     cmd = voila_command(port, host)
     log.info("serving the apps at http://%s:%d/ (Ctrl-C stops)", host, port)
-    return subprocess.call(cmd, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    return subprocess.call(cmd, env=voila_env())

@@ -34,3 +34,33 @@ def isolated_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest
     monkeypatch.delenv("LAB_CATALOG", raising=False)
     monkeypatch.setenv("LAB_OFFLINE", os.environ.get("LAB_OFFLINE", "1"))
     return cache
+
+
+# ----------------------------------------------------------------------------------- browser tests
+CHROMIUM = "/usr/bin/chromium"  # Debian's package: browsers cannot be downloaded here
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args: dict) -> dict:
+    """pytest-playwright launches Debian's chromium, headless, with the network chatter switched off."""
+    return {
+        **browser_type_launch_args,
+        "executable_path": CHROMIUM,
+        "headless": True,
+        "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+    }
+
+
+@pytest.fixture(scope="session")
+def jupyter_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """Environment for kernels and servers: Jupyter writes to $HOME, so give it a throw-away one."""
+    home = tmp_path_factory.mktemp("jupyter-home")
+    return {
+        **os.environ,
+        "HOME": str(home),
+        "JUPYTER_CONFIG_DIR": str(home / ".jupyter"),
+        "JUPYTER_RUNTIME_DIR": str(home / "runtime"),
+        "IPYTHONDIR": str(home / ".ipython"),
+        "JUPYTER_PLATFORM_DIRS": "1",
+    }
