@@ -43,10 +43,16 @@ def main() -> int:
     wards_file = mirror / "sapnhap_2025" / "danang_wards_2025.geojson"
     iqair_files = [mirror / d.mirror for d in cat.get("air-quality-iqair").distributions]
     cases = [
-        ("danang-wards-2025", lambda: pyogrio.read_dataframe(wards_file),
-         lambda: lab.load("danang-wards-2025", catalog=cat, mirror=mirror)),
-        ("air-quality-iqair", lambda: [pl.read_csv(f, infer_schema=False) for f in iqair_files],
-         lambda: lab.load("air-quality-iqair", catalog=cat, mirror=mirror)),
+        (
+            "danang-wards-2025",
+            lambda: pyogrio.read_dataframe(wards_file),
+            lambda: lab.load("danang-wards-2025", catalog=cat, mirror=mirror),
+        ),
+        (
+            "air-quality-iqair",
+            lambda: [pl.read_csv(f, infer_schema=False) for f in iqair_files],
+            lambda: lab.load("air-quality-iqair", catalog=cat, mirror=mirror),
+        ),
     ]
     print(f"{'dataset':<22} {'baseline s':>10} {'lab.load s':>10} {'ratio':>7}")
     for name, baseline, ours in cases:

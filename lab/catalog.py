@@ -176,7 +176,9 @@ class Catalog:
         except KeyError:
             hint = _suggest(dataset_id, self.datasets)
             raise UnknownDatasetError(
-                f"not in the catalog{hint}; `lab catalog list` shows the ids", dataset=dataset_id, file=self.path
+                f"not in the catalog{hint}; `lab catalog list` shows the ids",
+                dataset=dataset_id,
+                file=self.path,
             ) from None
 
 
@@ -238,12 +240,23 @@ def _schema_problems(doc: Any) -> list[Problem]:
         entry, where = _entry_of(doc, path)
         if err.validator == "required":
             missing = err.message.split("'")[1] if "'" in err.message else err.message
-            problems.append(Problem(entry, f"{where}.{missing}" if where != "(entry)" else missing,
-                                    "required field is missing"))
+            problems.append(
+                Problem(
+                    entry,
+                    f"{where}.{missing}" if where != "(entry)" else missing,
+                    "required field is missing",
+                )
+            )
         elif err.validator == "enum":
-            problems.append(Problem(entry, where, f"{err.instance!r} is not one of "
-                                    f"{', '.join(map(str, err.validator_value))}"
-                                    f"{_suggest(err.instance, err.validator_value)}"))
+            problems.append(
+                Problem(
+                    entry,
+                    where,
+                    f"{err.instance!r} is not one of "
+                    f"{', '.join(map(str, err.validator_value))}"
+                    f"{_suggest(err.instance, err.validator_value)}",
+                )
+            )
         else:
             problems.append(Problem(entry, where, err.message))
     return problems
@@ -278,8 +291,11 @@ def _semantic_problems(doc: dict[str, Any]) -> list[Problem]:
             seen.setdefault(ds["id"], i)
         for j, theme in enumerate(ds.get("theme") or []):
             problems.append(_vocab_problem(entry, f"theme[{j}]", theme, "themes"))
-        for key, vocab in (("license", "licenses"), ("frequency", "frequencies"),
-                           ("access_rights", "access_rights")):
+        for key, vocab in (
+            ("license", "licenses"),
+            ("frequency", "frequencies"),
+            ("access_rights", "access_rights"),
+        ):
             if isinstance(ds.get(key), str):
                 problems.append(_vocab_problem(entry, key, ds[key], vocab))
         for j, channel in enumerate(ds.get("channels") or []):
@@ -291,8 +307,11 @@ def _semantic_problems(doc: dict[str, Any]) -> list[Problem]:
         for key in ("start", "end"):
             if isinstance(temporal.get(key), str):
                 problems.append(_check_date(entry, f"temporal.{key}", temporal[key]))
-        if (isinstance(temporal.get("start"), str) and isinstance(temporal.get("end"), str)
-                and temporal["start"] > temporal["end"]):
+        if (
+            isinstance(temporal.get("start"), str)
+            and isinstance(temporal.get("end"), str)
+            and temporal["start"] > temporal["end"]
+        ):
             problems.append(Problem(entry, "temporal", "start is after end"))
         columns = [c.get("name") for c in (ds.get("schema") or {}).get("columns", []) if isinstance(c, dict)]
         problems.extend(_distribution_problems(entry, ds))
@@ -304,8 +323,13 @@ def _semantic_problems(doc: dict[str, Any]) -> list[Problem]:
             names_seen.add(name)
         for key in (ds.get("schema") or {}).get("primary_key") or []:
             if key not in columns:
-                problems.append(Problem(entry, "schema.primary_key",
-                                        f"{key!r} is not a declared column{_suggest(key, columns)}"))
+                problems.append(
+                    Problem(
+                        entry,
+                        "schema.primary_key",
+                        f"{key!r} is not a declared column{_suggest(key, columns)}",
+                    )
+                )
     return [p for p in problems if p is not None]
 
 
@@ -322,10 +346,15 @@ def _distribution_problems(entry: str, ds: dict[str, Any]) -> list[Problem | Non
             media = dist.get("media_type")
             expected = formats.get(fmt, {}).get("media_type")
             if media and expected and media != expected:
-                problems.append(Problem(entry, f"{where}.media_type",
-                                        f"{media!r} does not match format {fmt} ({expected})"))
+                problems.append(
+                    Problem(
+                        entry, f"{where}.media_type", f"{media!r} does not match format {fmt} ({expected})"
+                    )
+                )
         if not any(dist.get(k) for k in ("download_url", "path", "demo", "mirror", "ckan")):
-            problems.append(Problem(entry, where, "no location: give download_url, path, demo, mirror or ckan"))
+            problems.append(
+                Problem(entry, where, "no location: give download_url, path, demo, mirror or ckan")
+            )
         if isinstance(dist.get("license"), str):
             problems.append(_vocab_problem(entry, f"{where}.license", dist["license"], "licenses"))
         for key in ("download_url", "access_url"):
@@ -350,8 +379,11 @@ def _spatial_problems(entry: str, ds: dict[str, Any], columns: list[Any]) -> lis
         for key in ("lon", "lat", "x", "y"):
             name = spatial.get(key)
             if name and columns and name not in columns:
-                problems.append(Problem(entry, f"spatial.{key}",
-                                        f"{name!r} is not a declared column{_suggest(name, columns)}"))
+                problems.append(
+                    Problem(
+                        entry, f"spatial.{key}", f"{name!r} is not a declared column{_suggest(name, columns)}"
+                    )
+                )
     if kind == "address" and not spatial.get("address"):
         problems.append(Problem(entry, "spatial.address", "address kind needs the address column name"))
     return problems
@@ -372,9 +404,11 @@ def read_catalog_file(path: str | Path) -> dict[str, Any]:
     """Read the YAML of a catalog file, raising :class:`CatalogError` if it is not YAML at all."""
     path = Path(path)
     try:
-        doc = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)  # noqa: S506 (a SafeLoader)
+        doc = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)
     except FileNotFoundError:
-        raise CatalogError("catalog file not found; pass --catalog FILE or set LAB_CATALOG", file=path) from None
+        raise CatalogError(
+            "catalog file not found; pass --catalog FILE or set LAB_CATALOG", file=path
+        ) from None
     except UnicodeDecodeError as exc:
         raise CatalogError(f"not UTF-8 text ({exc.reason} at byte {exc.start})", file=path) from None
     except yaml.YAMLError as exc:
@@ -422,9 +456,12 @@ def _build(doc: dict[str, Any], path: Path) -> Catalog:
         schema = None
         if ds.get("schema"):
             cols = tuple(
-                Column(**{**c, "enum": tuple(c["enum"]) if "enum" in c else None}) for c in ds["schema"]["columns"]
+                Column(**{**c, "enum": tuple(c["enum"]) if "enum" in c else None})
+                for c in ds["schema"]["columns"]
             )
-            schema = TableSchema(cols, tuple(ds["schema"].get("primary_key", ())), ds["schema"].get("strict", False))
+            schema = TableSchema(
+                cols, tuple(ds["schema"].get("primary_key", ())), ds["schema"].get("strict", False)
+            )
         temporal = {k: date.fromisoformat(v) for k, v in (ds.get("temporal") or {}).items()} or None
         datasets[ds["id"]] = Dataset(
             id=ds["id"],

@@ -72,10 +72,11 @@ def bar_chart(
     for i, (label, value) in enumerate(zip(labels, values, strict=True)):
         y = top + i * bar_height
         w = max(0.0, float(value) / vmax * plot_w)
+        baseline = y + bar_height * 0.68
         parts.append(
-            f'<text x="{label_w - 6}" y="{y + bar_height * 0.68:.1f}" text-anchor="end">{html.escape(str(label))}</text>'
+            f'<text x="{label_w - 6}" y="{baseline:.1f}" text-anchor="end">{html.escape(str(label))}</text>'
             f'<rect x="{label_w}" y="{y + 3}" width="{w:.1f}" height="{bar_height - 6}" fill="{color}"/>'
-            f'<text x="{label_w + w + 4:.1f}" y="{y + bar_height * 0.68:.1f}">{_fmt(float(value))}</text>'
+            f'<text x="{label_w + w + 4:.1f}" y="{baseline:.1f}">{_fmt(float(value))}</text>'
         )
     if note:
         parts.append(f'<text x="0" y="{height - 8}" font-size="11" fill="#555">{html.escape(note)}</text>')
@@ -83,6 +84,8 @@ def bar_chart(
     return Svg("".join(parts))
 
 
-def bar_chart_from(frame: pl.DataFrame, label: str, value: str, *, title: str, note: str | None = None) -> Svg:
+def bar_chart_from(
+    frame: pl.DataFrame, label: str, value: str, *, title: str, note: str | None = None
+) -> Svg:
     """:func:`bar_chart` over two columns of a polars frame."""
     return bar_chart(frame[label].cast(pl.String).to_list(), frame[value].to_list(), title=title, note=note)

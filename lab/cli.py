@@ -78,7 +78,9 @@ def cmd_fetch(args: argparse.Namespace) -> int:
     ids = args.ids or [d.id for d in cat if not d.synthetic]
     mirror = Path(args.mirror) if args.mirror else None
     for dataset_id in ids:
-        paths = fetch.fetch_dataset(cat.get(dataset_id), catalog_root=cat.root, mirror=mirror, refresh=args.refresh)
+        paths = fetch.fetch_dataset(
+            cat.get(dataset_id), catalog_root=cat.root, mirror=mirror, refresh=args.refresh
+        )
         for p in paths:
             print(f"{dataset_id}\t{p}")
     return 0
@@ -132,7 +134,11 @@ def cmd_load(args: argparse.Namespace) -> int:
         print(json.dumps(facts, ensure_ascii=False, indent=2))
     else:
         print(frame)
-        extra = f", CRS {facts['crs']}, {facts['repaired_geometries']} geometries repaired" if facts["crs"] else ""
+        extra = (
+            f", CRS {facts['crs']}, {facts['repaired_geometries']} geometries repaired"
+            if facts["crs"]
+            else ""
+        )
         print(f"{args.id}: {facts['rows']} rows × {len(facts['columns'])} columns{extra}")
         if args.to:
             print(f"written to {args.to}")
@@ -180,10 +186,15 @@ def build_parser() -> argparse.ArgumentParser:
     """The argument parser (also the source of the CLI reference docs)."""
     common = argparse.ArgumentParser(add_help=False)
     # SUPPRESS: a subcommand's copy of these options must not reset a value given before the subcommand
-    common.add_argument("--catalog", metavar="FILE", default=argparse.SUPPRESS,
-                        help="catalog file (default: $LAB_CATALOG or datasets.yaml)")
-    common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
-                        help="show tracebacks and debug logs")
+    common.add_argument(
+        "--catalog",
+        metavar="FILE",
+        default=argparse.SUPPRESS,
+        help="catalog file (default: $LAB_CATALOG or datasets.yaml)",
+    )
+    common.add_argument(
+        "--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks and debug logs"
+    )
 
     parser = argparse.ArgumentParser(
         prog="lab",
@@ -215,7 +226,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("id", help="dataset id")
     p.add_argument("--source", metavar="PATH_OR_URL", help="read this file the way entry ID is read")
     p.add_argument("--to", metavar="FILE", help="write Parquet (GeoParquet for spatial data)")
-    p.add_argument("--json", action="store_true", help="print rows, columns, dtypes, CRS, repaired geometries")
+    p.add_argument(
+        "--json", action="store_true", help="print rows, columns, dtypes, CRS, repaired geometries"
+    )
     p.add_argument("--mirror", metavar="DIR", help="offline mirror folder (default: $LAB_MIRROR)")
     p.add_argument("--refresh", action="store_true", help="fetch again even if cached")
     p.set_defaults(func=cmd_load)
@@ -232,7 +245,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--all", action="store_true", help="every scheduled report (the default)")
     p.add_argument("--due", action="store_true", help="only the reports due today")
     p.add_argument("--report", action="append", metavar="NAME", help="only this report (repeatable)")
-    p.add_argument("--period", help="period to report on (YYYY-MM, YYYY-Qn or YYYY); default: the last one ended")
+    p.add_argument(
+        "--period", help="period to report on (YYYY-MM, YYYY-Qn or YYYY); default: the last one ended"
+    )
     p.add_argument("--lang", choices=["vi", "en"], help="only this language")
     p.add_argument("--out", metavar="DIR", help="reports folder (default: reports/)")
     p.set_defaults(func=cmd_reports_run)
@@ -276,8 +291,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.debug:
             raise
         first = str(exc).splitlines()[0] if str(exc) else ""
-        print(f"error: unexpected {type(exc).__name__}: {first} (run with --debug for the traceback)",
-              file=sys.stderr)
+        print(
+            f"error: unexpected {type(exc).__name__}: {first} (run with --debug for the traceback)",
+            file=sys.stderr,
+        )
         return 1
 
 

@@ -22,7 +22,10 @@ LABELS: dict[str, dict[str, str]] = {
     "metadata_completeness": {"vi": "Mức đầy đủ của siêu dữ liệu", "en": "Metadata completeness"},
     "catalog_overview": {"vi": "Tổng quan danh mục dữ liệu", "en": "Catalog overview"},
     "period": {"vi": "Kỳ báo cáo", "en": "Period"},
-    "generated_by": {"vi": "Tạo bởi phòng thí nghiệm dữ liệu mở Đà Nẵng", "en": "Made by the Đà Nẵng open data lab"},
+    "generated_by": {
+        "vi": "Tạo bởi phòng thí nghiệm dữ liệu mở Đà Nẵng",
+        "en": "Made by the Đà Nẵng open data lab",
+    },
     "reports_index": {"vi": "Báo cáo định kỳ", "en": "Scheduled reports"},
     "field": {"vi": "Trường", "en": "Field"},
     "share_filled": {"vi": "Tỷ lệ có giá trị (%)", "en": "Share filled (%)"},

@@ -25,8 +25,14 @@ def catalog_table(catalog: Catalog, lang: str = "vi") -> pl.DataFrame:
             "spatial": [d.spatial.kind for d in catalog],
             "synthetic": [d.synthetic for d in catalog],
         },
-        schema={"id": pl.String, "title": pl.String, "publisher": pl.String, "license": pl.String,
-                "spatial": pl.String, "synthetic": pl.Boolean},
+        schema={
+            "id": pl.String,
+            "title": pl.String,
+            "publisher": pl.String,
+            "license": pl.String,
+            "spatial": pl.String,
+            "synthetic": pl.Boolean,
+        },
     )
 
 

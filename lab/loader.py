@@ -24,7 +24,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-
 def _as_catalog(catalog: Catalog | str | Path | None) -> Catalog:
     return catalog if isinstance(catalog, Catalog) else load_catalog(catalog)
 
@@ -33,20 +32,33 @@ def _source_distribution(dist: Distribution, source: str | Path) -> Distribution
     """The distribution ``dist`` re-pointed at another file or URL, read the same way."""
     text = str(source)
     if text.startswith(("http://", "https://", "file://")):
-        return replace(dist, download_url=text, path=None, demo=None, mirror=None, ckan=None,
-                       sha256=None, byte_size=None)
-    return replace(dist, path=str(Path(text).resolve()), download_url=None, demo=None, mirror=None, ckan=None,
-                   sha256=None, byte_size=None)
+        return replace(
+            dist, download_url=text, path=None, demo=None, mirror=None, ckan=None, sha256=None, byte_size=None
+        )
+    return replace(
+        dist,
+        path=str(Path(text).resolve()),
+        download_url=None,
+        demo=None,
+        mirror=None,
+        ckan=None,
+        sha256=None,
+        byte_size=None,
+    )
 
 
-def _concat(frames: list[pl.DataFrame | gpd.GeoDataFrame], dataset: Dataset) -> pl.DataFrame | gpd.GeoDataFrame:
+def _concat(
+    frames: list[pl.DataFrame | gpd.GeoDataFrame], dataset: Dataset
+) -> pl.DataFrame | gpd.GeoDataFrame:
     if len(frames) == 1:
         return frames[0]
     if all(isinstance(f, pl.DataFrame) for f in frames):
         try:
             return pl.concat(frames, how="diagonal_relaxed")
         except pl.exceptions.PolarsError as exc:
-            raise SchemaError(f"its files do not share one schema: {exc}".splitlines()[0], dataset=dataset.id) from None
+            raise SchemaError(
+                f"its files do not share one schema: {exc}".splitlines()[0], dataset=dataset.id
+            ) from None
     import geopandas as gpd
     import pandas as pd
 
@@ -93,7 +105,9 @@ def load(
     """
     cat = _as_catalog(catalog)
     dataset = cat.get(dataset_id)
-    dists = [_source_distribution(dataset.distributions[0], source)] if source else list(dataset.distributions)
+    dists = (
+        [_source_distribution(dataset.distributions[0], source)] if source else list(dataset.distributions)
+    )
     mirror_path = Path(mirror) if mirror else None
     frames = []
     for dist in dists:

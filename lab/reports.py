@@ -189,11 +189,14 @@ def notebook_parameters(notebook: str | Path) -> dict[str, tuple[str, Any]]:
     params: dict[str, tuple[str, Any]] = {}
     for node in ast.parse(source).body:
         if not (isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.value):
-            raise ReportError(f"parameters cell line {node.lineno}: write `name: type = literal`", file=notebook)
+            raise ReportError(
+                f"parameters cell line {node.lineno}: write `name: type = literal`", file=notebook
+            )
         type_name = ast.unparse(node.annotation)
         if type_name not in _TYPES:
-            raise ReportError(f"parameter {node.target.id}: type {type_name} is not str, int, float or bool",
-                              file=notebook)
+            raise ReportError(
+                f"parameter {node.target.id}: type {type_name} is not str, int, float or bool", file=notebook
+            )
         params[node.target.id] = (type_name, ast.literal_eval(node.value))
     return params
 
@@ -208,7 +211,7 @@ def check_parameters(notebook: str | Path, values: dict[str, Any]) -> None:
             continue
         type_name = declared[name][0]
         expected = _TYPES[type_name]
-        if isinstance(value, bool) and type_name != "bool" or not isinstance(value, expected):
+        if (isinstance(value, bool) and type_name != "bool") or not isinstance(value, expected):
             problems.append(f"parameter {name!r} must be {type_name}, got {type(value).__name__} {value!r}")
     if problems:
         raise ReportError("; ".join(problems), file=Path(notebook).name)
@@ -231,7 +234,9 @@ class RunResult:
     def summary(self) -> str:
         """One line for the console."""
         if self.ok:
-            return f"ok     {self.report} {self.period} [{self.language}] → {self.html} ({self.seconds:.1f} s)"
+            return (
+                f"ok     {self.report} {self.period} [{self.language}] → {self.html} ({self.seconds:.1f} s)"
+            )
         cell = f" (cell {self.failed_cell})" if self.failed_cell is not None else ""
         return f"FAILED {self.report} {self.period} [{self.language}]{cell}: {self.error}"
 
@@ -246,15 +251,7 @@ _PAGE = """<!doctype html>
 </main><footer>{footer}</footer></body></html>
 """
 
-_CSS = """
-body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,Arial,sans-serif;margin:0;color:#1d2a33;background:#fafbfc}
-main{max-width:980px;margin:0 auto;padding:24px}
-footer{max-width:980px;margin:0 auto;padding:8px 24px 32px;color:#5b6770;font-size:13px}
-table{border-collapse:collapse;margin:8px 0;font-size:14px}th,td{border:1px solid #d8dee4;padding:4px 8px;text-align:left}
-th{background:#eef2f5}h1{font-size:26px}h2{font-size:20px;margin-top:28px}
-.output_stderr,.output_error{display:none}pre{white-space:pre-wrap}
-a.anchor-link{display:none}.synthetic{background:#fff4e0;border-left:4px solid #e07a1f;padding:6px 10px}
-"""
+_CSS = (Path(__file__).resolve().parent / "share" / "report.css").read_text(encoding="utf-8")
 
 
 def _render_html(executed: Path, title: str, lang: str) -> str:
@@ -267,23 +264,35 @@ def _render_html(executed: Path, title: str, lang: str) -> str:
     )
     body, _ = exporter.from_notebook_node(nb)
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    return _PAGE.format(lang=lang, title=html.escape(title), css=_CSS, body=body,
-                        footer=f"{html.escape(t('generated_by', lang))} · {stamp}")
+    return _PAGE.format(
+        lang=lang,
+        title=html.escape(title),
+        css=_CSS,
+        body=body,
+        footer=f"{html.escape(t('generated_by', lang))} · {stamp}",
+    )
 
 
 def _append_log(out: Path, result: RunResult) -> None:
     record = {
         "at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "report": result.report, "period": result.period, "language": result.language, "ok": result.ok,
-        "seconds": round(result.seconds, 2), "html": str(result.html) if result.html else None,
-        "error": result.error, "failed_cell": result.failed_cell,
+        "report": result.report,
+        "period": result.period,
+        "language": result.language,
+        "ok": result.ok,
+        "seconds": round(result.seconds, 2),
+        "html": str(result.html) if result.html else None,
+        "error": result.error,
+        "failed_cell": result.failed_cell,
     }
     out.mkdir(parents=True, exist_ok=True)
     with open(out / "runs.jsonl", "a", encoding="utf-8") as fh:
         fh.write(json.dumps(record, ensure_ascii=False) + "\n")
 
 
-def run_report(report: Report, period: Period, lang: str, out: Path, *, extra: dict[str, Any] | None = None) -> RunResult:
+def run_report(
+    report: Report, period: Period, lang: str, out: Path, *, extra: dict[str, Any] | None = None
+) -> RunResult:
     """Execute one report for one period and language, and publish it only if it succeeded."""
     import papermill as pm
 
@@ -298,8 +307,13 @@ def run_report(report: Report, period: Period, lang: str, out: Path, *, extra: d
         executed = Path(tmp) / f"{report.name}.{lang}.ipynb"
         try:
             pm.execute_notebook(
-                str(report.notebook), str(executed), parameters=params, kernel_name=KERNEL_NAME,
-                cwd=str(PROJECT_ROOT), progress_bar=False, log_output=False,
+                str(report.notebook),
+                str(executed),
+                parameters=params,
+                kernel_name=KERNEL_NAME,
+                cwd=str(PROJECT_ROOT),
+                progress_bar=False,
+                log_output=False,
             )
         except pm.PapermillExecutionError as exc:
             result.error = f"{exc.ename}: {str(exc.evalue).splitlines()[0] if exc.evalue else ''}"
@@ -325,11 +339,18 @@ def write_index(out: Path, schedule: list[Report]) -> Path:
     for page in sorted(out.glob("*/*.html"), key=lambda p: (p.parent.name, p.name), reverse=True):
         name, _, lang = page.stem.rpartition(".")
         title = titles.get(name, {}).get(lang, name)
-        rows.append(f'<tr><td>{html.escape(page.parent.name)}</td><td><a href="{page.parent.name}/{page.name}">'
-                    f"{html.escape(title)}</a></td><td>{lang}</td></tr>")
-    body = (f"<h1>{t('reports_index', 'vi')} / {t('reports_index', 'en')}</h1>"
-            f"<table><tr><th>{t('period', 'vi')}</th><th>Báo cáo / Report</th><th></th></tr>{''.join(rows)}</table>")
-    page = _PAGE.format(lang="vi", title=t("reports_index", "vi"), css=_CSS, body=body, footer=t("generated_by", "vi"))
+        rows.append(
+            f'<tr><td>{html.escape(page.parent.name)}</td><td><a href="{page.parent.name}/{page.name}">'
+            f"{html.escape(title)}</a></td><td>{lang}</td></tr>"
+        )
+    body = (
+        f"<h1>{t('reports_index', 'vi')} / {t('reports_index', 'en')}</h1>"
+        f"<table><tr><th>{t('period', 'vi')}</th><th>Báo cáo / Report</th><th></th></tr>"
+        f"{''.join(rows)}</table>"
+    )
+    page = _PAGE.format(
+        lang="vi", title=t("reports_index", "vi"), css=_CSS, body=body, footer=t("generated_by", "vi")
+    )
     target = out / "index.html"
     atomic_write_text(target, page)
     return target

@@ -32,7 +32,10 @@ def voila_env(base: dict[str, str] | None = None) -> dict[str, str]:
 def voila_command(port: int, host: str = "127.0.0.1", apps_dir: Path = APPS_DIR) -> list[str]:
     """The Voilà command line the lab serves its apps with."""
     return [
-        sys.executable, "-m", "voila", str(apps_dir),
+        sys.executable,
+        "-m",
+        "voila",
+        str(apps_dir),
         "--no-browser",
         f"--template={TEMPLATE}",
         f"--port={port}",

@@ -18,7 +18,7 @@ _TITLE = re.compile(rb"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
 def _strip_bom(head: bytes) -> bytes:
     for bom in (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff"):
         if head.startswith(bom):
-            head = head[len(bom):]
+            head = head[len(bom) :]
     return head.replace(b"\x00", b"")  # UTF-16 text reads as ASCII for the check
 
 

@@ -27,7 +27,9 @@ def voila_url(jupyter_env: dict[str, str], tmp_path_factory: pytest.TempPathFact
     port = _free_port()
     log = tmp_path_factory.mktemp("voila") / "voila.log"
     with open(log, "wb") as out:
-        proc = subprocess.Popen(voila_command(port), env=voila_env(jupyter_env), stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            voila_command(port), env=voila_env(jupyter_env), stdout=out, stderr=subprocess.STDOUT
+        )
         try:
             deadline = time.monotonic() + 90
             while time.monotonic() < deadline:

@@ -56,12 +56,20 @@ def test_real_sources_checksums_match_the_shared_files(root: Path, shared_data: 
 def test_five_planted_mistakes_are_all_reported() -> None:
     problems = catalog.validate(DATA / "five_mistakes.yaml")
     text = [str(p) for p in problems]
-    assert any(p.entry == "typo-theme" and p.field == "theme[0]" and "did you mean 'education'" in p.message
-               for p in problems), text
-    assert any(p.entry == "bad-field" and p.field == "licence" and "did you mean 'license'" in p.message
-               for p in problems), text
-    assert any(p.entry == "bad-date" and p.field == "frequency" and "monthly" in p.message for p in problems), text
-    assert any(p.entry == "bad-date" and p.field == "issued" and "real date" in p.message for p in problems), text
+    assert any(
+        p.entry == "typo-theme" and p.field == "theme[0]" and "did you mean 'education'" in p.message
+        for p in problems
+    ), text
+    assert any(
+        p.entry == "bad-field" and p.field == "licence" and "did you mean 'license'" in p.message
+        for p in problems
+    ), text
+    assert any(
+        p.entry == "bad-date" and p.field == "frequency" and "monthly" in p.message for p in problems
+    ), text
+    assert any(
+        p.entry == "bad-date" and p.field == "issued" and "real date" in p.message for p in problems
+    ), text
     assert any(p.entry == "air-ok" and p.field == "id" and "duplicate" in p.message for p in problems), text
     # the unknown field also leaves the required licence missing: reported, one line each
     assert any(p.entry == "bad-field" and p.field == "license" for p in problems), text
@@ -91,8 +99,10 @@ def test_cross_field_rules(tmp_path: Path) -> None:
     entry = doc["datasets"][0]
     entry.update(
         spatial={"kind": "points", "lon": "lng", "lat": "lat"},
-        schema={"columns": [{"name": "lon", "type": "number"}, {"name": "lat", "type": "number"}],
-                "primary_key": ["id"]},
+        schema={
+            "columns": [{"name": "lon", "type": "number"}, {"name": "lat", "type": "number"}],
+            "primary_key": ["id"],
+        },
         temporal={"start": "2025-02-01", "end": "2024-01-01"},
     )
     entry["distributions"] = [{"format": "CSV", "media_type": "application/json"}]
@@ -101,8 +111,14 @@ def test_cross_field_rules(tmp_path: Path) -> None:
     path.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
     found = {(p.field, p.message.split(" (")[0]) for p in catalog.validate(path)}
     fields = {f for f, _ in found}
-    assert {"crs", "spatial.lon", "schema.primary_key", "temporal", "distributions[0]",
-            "distributions[0].media_type"} <= fields, found
+    assert {
+        "crs",
+        "spatial.lon",
+        "schema.primary_key",
+        "temporal",
+        "distributions[0]",
+        "distributions[0].media_type",
+    } <= fields, found
 
 
 def test_vocabularies_are_bilingual_where_shown() -> None:

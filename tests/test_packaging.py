@@ -41,7 +41,9 @@ def test_lock_file_pins_every_dependency(root: Path) -> None:
 
 
 def test_console_script_and_module_agree() -> None:
-    via_module = subprocess.run([sys.executable, "-m", "lab", "--help"], capture_output=True, text=True, check=True)
+    via_module = subprocess.run(
+        [sys.executable, "-m", "lab", "--help"], capture_output=True, text=True, check=True
+    )
     script = Path(sys.executable).with_name("lab")
     via_script = subprocess.run([str(script), "--help"], capture_output=True, text=True, check=True)
     assert "catalog" in via_module.stdout
@@ -59,7 +61,16 @@ def test_makefile_targets_and_ci(root: Path) -> None:
 
 
 def test_required_top_level_layout(root: Path) -> None:
-    for name in ("notebooks", "lab", "reports", "datasets.yaml", "environment.yml", "Makefile", "tests", "bench"):
+    for name in (
+        "notebooks",
+        "lab",
+        "reports",
+        "datasets.yaml",
+        "environment.yml",
+        "Makefile",
+        "tests",
+        "bench",
+    ):
         assert (root / name).exists(), name
 
 

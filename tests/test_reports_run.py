@@ -36,7 +36,9 @@ def env(monkeypatch: pytest.MonkeyPatch, demo: Path, jupyter_env: dict[str, str]
 def test_catalog_overview_renders_in_both_languages(env: None, tmp_path: Path) -> None:
     out = tmp_path / "reports"
     results = reports.run(names=["catalog-overview"], period="2026-10", out=out)
-    assert [(r.language, r.ok) for r in results] == [("vi", True), ("en", True)], [r.summary() for r in results]
+    assert [(r.language, r.ok) for r in results] == [("vi", True), ("en", True)], [
+        r.summary() for r in results
+    ]
     vi = (out / "2026-10" / "catalog-overview.vi.html").read_text(encoding="utf-8")
     en = (out / "2026-10" / "catalog-overview.en.html").read_text(encoding="utf-8")
     assert unicodedata.is_normalized("NFC", vi)
@@ -54,14 +56,35 @@ def test_catalog_overview_renders_in_both_languages(env: None, tmp_path: Path) -
 
 def _failing_schedule(tmp_path: Path, root: Path) -> Path:
     nb = json.loads((root / "notebooks/reports/catalog-overview.ipynb").read_text(encoding="utf-8"))
-    nb["cells"].insert(3, {"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None,
-                           "source": "raise RuntimeError('the portal export is missing')"})
+    nb["cells"].insert(
+        3,
+        {
+            "cell_type": "code",
+            "metadata": {},
+            "outputs": [],
+            "execution_count": None,
+            "source": "raise RuntimeError('the portal export is missing')",
+        },
+    )
     nb_path = tmp_path / "broken.ipynb"
     nb_path.write_text(json.dumps(nb), encoding="utf-8")
     schedule = tmp_path / "reports.yaml"
-    schedule.write_text(yaml.safe_dump({"reports": [{
-        "name": "catalog-overview", "notebook": str(nb_path), "cadence": "monthly", "languages": ["vi"],
-        "parameters": {"catalog": str(root / "datasets.yaml")}}]}), encoding="utf-8")
+    schedule.write_text(
+        yaml.safe_dump(
+            {
+                "reports": [
+                    {
+                        "name": "catalog-overview",
+                        "notebook": str(nb_path),
+                        "cadence": "monthly",
+                        "languages": ["vi"],
+                        "parameters": {"catalog": str(root / "datasets.yaml")},
+                    }
+                ]
+            }
+        ),
+        encoding="utf-8",
+    )
     return schedule
 
 
@@ -81,9 +104,21 @@ def test_a_failed_run_keeps_the_last_good_report(env: None, tmp_path: Path, root
 
 def test_bad_parameters_fail_before_any_kernel(tmp_path: Path, root: Path) -> None:
     schedule = tmp_path / "reports.yaml"
-    schedule.write_text(yaml.safe_dump({"reports": [{
-        "name": "catalog-overview", "notebook": str(root / "notebooks/reports/catalog-overview.ipynb"),
-        "cadence": "monthly", "parameters": {"top": "twelve", "colour": "red"}}]}), encoding="utf-8")
+    schedule.write_text(
+        yaml.safe_dump(
+            {
+                "reports": [
+                    {
+                        "name": "catalog-overview",
+                        "notebook": str(root / "notebooks/reports/catalog-overview.ipynb"),
+                        "cadence": "monthly",
+                        "parameters": {"top": "twelve", "colour": "red"},
+                    }
+                ]
+            }
+        ),
+        encoding="utf-8",
+    )
     with pytest.raises(ReportError, match=r"unknown parameter 'colour'.*'top' must be int"):
         reports.run(out=tmp_path / "r", schedule_path=schedule)
 

@@ -22,9 +22,13 @@ def test_periods_parse_and_end_inclusive() -> None:
 
 @pytest.mark.parametrize(
     ("cadence", "as_of", "label"),
-    [("monthly", date(2026, 1, 1), "2025-12"), ("monthly", date(2026, 11, 27), "2026-10"),
-     ("quarterly", date(2026, 2, 10), "2025-Q4"), ("quarterly", date(2026, 7, 1), "2026-Q2"),
-     ("yearly", date(2026, 1, 1), "2025")],
+    [
+        ("monthly", date(2026, 1, 1), "2025-12"),
+        ("monthly", date(2026, 11, 27), "2026-10"),
+        ("quarterly", date(2026, 2, 10), "2025-Q4"),
+        ("quarterly", date(2026, 7, 1), "2026-Q2"),
+        ("yearly", date(2026, 1, 1), "2025"),
+    ],
 )
 def test_last_ended_period(cadence: str, as_of: date, label: str) -> None:
     assert Period.last_ended(cadence, as_of).label == label
@@ -38,9 +42,20 @@ def test_due_days() -> None:
 
 
 def _notebook(tmp_path: Path, source: str) -> Path:
-    nb = {"cells": [{"cell_type": "code", "metadata": {"tags": ["parameters"]}, "source": source,
-                     "outputs": [], "execution_count": None}],
-          "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    nb = {
+        "cells": [
+            {
+                "cell_type": "code",
+                "metadata": {"tags": ["parameters"]},
+                "source": source,
+                "outputs": [],
+                "execution_count": None,
+            }
+        ],
+        "metadata": {},
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
     path = tmp_path / "r.ipynb"
     path.write_text(json.dumps(nb), encoding="utf-8")
     return path
@@ -48,8 +63,11 @@ def _notebook(tmp_path: Path, source: str) -> Path:
 
 def test_parameters_are_read_from_the_tagged_cell(tmp_path: Path) -> None:
     nb = _notebook(tmp_path, 'period: str = "2025-06"  # month\nmin_count: int = 5\nshare: float = 0.5\n')
-    assert notebook_parameters(nb) == {"period": ("str", "2025-06"), "min_count": ("int", 5),
-                                       "share": ("float", 0.5)}
+    assert notebook_parameters(nb) == {
+        "period": ("str", "2025-06"),
+        "min_count": ("int", 5),
+        "share": ("float", 0.5),
+    }
 
 
 def test_unknown_names_and_wrong_types_are_refused_before_a_kernel(tmp_path: Path) -> None:

@@ -28,7 +28,10 @@ _UI = {
     "demo": {"vi": "Dữ liệu mẫu", "en": "Demo data"},
     "count": {"vi": "{n} tập dữ liệu", "en": "{n} datasets"},
     "columns": {"vi": ("Mã", "Tên", "Cơ quan", "Giấy phép"), "en": ("Id", "Title", "Publisher", "Licence")},
-    "error": {"vi": "Không hiển thị được kết quả. Vui lòng thử lại.", "en": "Could not show the results. Please try again."},
+    "error": {
+        "vi": "Không hiển thị được kết quả. Vui lòng thử lại.",
+        "en": "Could not show the results. Please try again.",
+    },
 }
 
 
@@ -43,8 +46,12 @@ def filter_table(table: pl.DataFrame, query: str, kind: str) -> pl.DataFrame:
         out = out.filter(pl.col("synthetic"))
     words = needle.split()
     if words:
-        hay = strip_accents_expr(pl.concat_str([pl.col("id"), pl.col("title"), pl.col("publisher")], separator=" "))
-        out = out.filter(pl.all_horizontal([hay.str.to_lowercase().str.contains(w, literal=True) for w in words]))
+        hay = strip_accents_expr(
+            pl.concat_str([pl.col("id"), pl.col("title"), pl.col("publisher")], separator=" ")
+        )
+        out = out.filter(
+            pl.all_horizontal([hay.str.to_lowercase().str.contains(w, literal=True) for w in words])
+        )
     return out
 
 
@@ -60,7 +67,9 @@ class CatalogBrowser:
         self.table = widgets.HTML()
         for w in (self.language, self.query, self.kind):
             w.observe(self._changed, names="value")
-        self.widget = widgets.VBox([self.language, widgets.HBox([self.query, self.kind]), self.count, self.table])
+        self.widget = widgets.VBox(
+            [self.language, widgets.HBox([self.query, self.kind]), self.count, self.table]
+        )
         self.widget.add_class("lab-catalog-browser")
         self.render()
 
@@ -81,7 +90,9 @@ class CatalogBrowser:
         """Redraw the table; on any failure show a plain message, never a traceback."""
         lang = self.language.value if self.language.value in ("vi", "en") else "vi"
         try:
-            rows = filter_table(catalog_table(self.catalog, lang), str(self.query.value or ""), self.kind.value)
+            rows = filter_table(
+                catalog_table(self.catalog, lang), str(self.query.value or ""), self.kind.value
+            )
             self.count.value = f"<b>{_UI['count'][lang].format(n=rows.height)}</b>"
             self.table.value = self._table_html(rows, lang)
         except Exception:  # a visitor must never see a traceback; the log keeps it
@@ -91,12 +102,28 @@ class CatalogBrowser:
     @staticmethod
     def _table_html(rows: pl.DataFrame, lang: str) -> str:
         head = "".join(f"<th>{h}</th>" for h in _UI["columns"][lang])
-        demo = pl.when(pl.col("synthetic")).then(pl.lit(f" <em>({_UI['demo'][lang]})</em>")).otherwise(pl.lit(""))
-        body = rows.select(
-            pl.format("<tr><td><code>{}</code></td><td>{}{}</td><td>{}</td><td>{}</td></tr>",
-                      _escape(pl.col("id")), _escape(pl.col("title")), demo,
-                      _escape(pl.col("publisher")), _escape(pl.col("license")))
-        ).to_series().str.join("").item() if rows.height else ""
+        demo = (
+            pl.when(pl.col("synthetic"))
+            .then(pl.lit(f" <em>({_UI['demo'][lang]})</em>"))
+            .otherwise(pl.lit(""))
+        )
+        body = (
+            rows.select(
+                pl.format(
+                    "<tr><td><code>{}</code></td><td>{}{}</td><td>{}</td><td>{}</td></tr>",
+                    _escape(pl.col("id")),
+                    _escape(pl.col("title")),
+                    demo,
+                    _escape(pl.col("publisher")),
+                    _escape(pl.col("license")),
+                )
+            )
+            .to_series()
+            .str.join("")
+            .item()
+            if rows.height
+            else ""
+        )
         note = f"<p class='synthetic'>{t('synthetic_note', lang)}</p>"
         return f"<table class='lab-table'><tr>{head}</tr>{body}</table>{note}"
 
