@@ -1,0 +1,50 @@
+"""Labels in both languages (NFC Vietnamese), offline SVG charts, catalog and listing tables."""
+
+from __future__ import annotations
+
+import unicodedata
+from datetime import date
+
+import polars as pl
+import pytest
+
+from lab import charts, listing
+from lab.i18n import LABELS, t
+
+
+def test_every_label_has_both_languages_in_nfc() -> None:
+    for key, texts in LABELS.items():
+        assert set(texts) == {"vi", "en"}, key
+        assert unicodedata.is_normalized("NFC", t(key, "vi")), key
+    with pytest.raises(ValueError):
+        t("datasets", "fr")
+
+
+def test_bar_chart_is_plain_svg_with_escaped_vietnamese_labels() -> None:
+    svg = str(charts.bar_chart(["Sở Y tế", "A<B"], [1234567, 12.5], title="Số tập dữ liệu"))
+    assert svg.startswith("<svg") and svg.endswith("</svg>")
+    assert "Sở Y tế" in svg and "A&lt;B" in svg
+    assert "1.234.567" in svg and "12,5" in svg
+    assert "http" not in svg.replace("http://www.w3.org/2000/svg", "")
+    with pytest.raises(ValueError):
+        charts.bar_chart(["a"], [1, 2], title="x")
+
+
+def test_listing_summaries() -> None:
+    frame = pl.DataFrame(
+        {
+            "publisher": ["A", "A", "B", None],
+            "issued": [date(2018, 1, 1), date(2019, 5, 1), date(2019, 6, 1), date(2026, 1, 1)],
+            "description": ["x", " ", None, "y"],
+            "keywords": [["a"], [], None, ["b"]],
+        }
+    )
+    published = listing.published_by(frame, date(2025, 12, 31))
+    assert published.height == 3
+    assert listing.count_by(published, "publisher").rows() == [("A", 2), ("B", 1)]
+    assert listing.count_by(frame, "publisher", top=1).rows() == [("A", 2), ("…", 2)]
+    assert listing.per_year(published).rows() == [(2018, 1, 1), (2019, 2, 3)]
+    assert dict(listing.completeness(frame, ["description", "keywords"]).rows()) == {
+        "description": 50.0,
+        "keywords": 50.0,
+    }
