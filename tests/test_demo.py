@@ -14,6 +14,7 @@ import pytest
 import shapely
 import yaml
 
+import lab
 import lab.demo
 from lab.catalog import default_catalog_path, validate
 from lab.demo import DemoError, generate
@@ -326,7 +327,7 @@ def test_every_date_lies_inside_the_window(demo: tuple[Path, dict]) -> None:
 def test_synthetic_labels_are_everywhere(demo: tuple[Path, dict]) -> None:
     root, manifest = demo
     readme = (root / "README.md").read_text(encoding="utf-8")
-    assert "Dữ liệu mẫu" in readme and "Synthetic data" in readme
+    assert "Dữ liệu mẫu (tổng hợp)" in readme and "Synthetic demo data" in readme
     assert json.loads((root / "manifest.json").read_text(encoding="utf-8"))["synthetic"] is True
     for rel in manifest["files"]:
         if rel.endswith((".csv", ".log")):
@@ -361,8 +362,11 @@ def test_a_failed_regeneration_keeps_the_previous_demo(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     out = tmp_path / "portal"
-    generate(out, scale=SCALE / 4, seed=SEED, progress=False)
+    generate(out, scale=SCALE / 4, seed=SEED + 2, progress=False)
+    generate(out, scale=SCALE / 4, seed=SEED, progress=False)  # replaces the previous demo
+    assert _leftovers(tmp_path) == ["portal"]
     before = (out / "manifest.json").read_bytes()
+    assert json.loads(before)["seed"] == SEED
     monkeypatch.setattr(lab.demo, "STEPS", (*lab.demo.STEPS[:-1], ("boom", _explode)))
     with pytest.raises(RuntimeError):
         generate(out, scale=SCALE / 4, seed=SEED + 1, progress=False)
@@ -385,7 +389,7 @@ def test_a_stale_temporary_folder_of_a_dead_run_is_removed(tmp_path: Path) -> No
     stale = tmp_path / ".portal.abcd1234.4194999.part"  # above Linux's largest pid: that process is gone
     stale.mkdir()
     (stale / "half.csv").write_text("a,b\n", encoding="utf-8")
-    main(["--out", str(tmp_path / "portal"), "--scale", str(SCALE / 4), "-q"])
+    assert main(["--out", str(tmp_path / "portal"), "--scale", str(SCALE / 4), "-q"]) == 0
     assert _leftovers(tmp_path) == ["portal"]
     assert (tmp_path / "portal/manifest.json").exists()
 
@@ -419,3 +423,21 @@ def test_catalog_entries_validate_and_name_generated_files(demo: tuple[Path, dic
         "kind": "points",
         "address": "address",
     }
+
+
+def test_every_demo_entry_loads_through_the_catalog(
+    demo: tuple[Path, dict], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The end-to-end contract: catalog entry → fetch (demo folder) → reader → declared schema."""
+    root, manifest = demo
+    monkeypatch.setenv("LAB_DEMO", str(root))
+    for entry_id in DEMO_IDS:
+        frame = lab.load(entry_id)
+        rel = {
+            "portal-datasets": "catalog/portal_datasets.csv",
+            "portal-web-logs": "logs/web/access.log",
+            "demo-wards-approx": "geo/wards_approx.geojson",
+        }.get(entry_id)
+        if rel:
+            assert len(frame) == manifest["files"][rel]["rows"], entry_id
+        assert len(frame) > 0, entry_id
