@@ -28,11 +28,12 @@ class Svg:
         return self.markup
 
 
-def _fmt(value: float) -> str:
-    """Format a number the Vietnamese way for labels: 1.234.567 and 12,5."""
-    if float(value).is_integer():
-        return f"{int(value):,}".replace(",", ".")
-    return f"{value:,.1f}".replace(",", " ").replace(".", ",").replace(" ", ".")
+def format_number(value: float, lang: str = "vi") -> str:
+    """A number as readers of ``lang`` write it: 1.234.567 and 12,5 (vi); 1,234,567 and 12.5 (en)."""
+    text = f"{int(value):,}" if float(value).is_integer() else f"{value:,.1f}"
+    if lang == "vi":
+        text = text.replace(",", " ").replace(".", ",").replace(" ", ".")
+    return text
 
 
 def bar_chart(
@@ -44,6 +45,7 @@ def bar_chart(
     width: int = 720,
     bar_height: int = 22,
     color: str = PALETTE[0],
+    lang: str = "vi",
 ) -> Svg:
     """A horizontal bar chart, one bar per label, with the value written at the end of each bar.
 
@@ -55,10 +57,12 @@ def bar_chart(
         Shown above the bars (already in the reader's language).
     note
         A line under the chart (source, "synthetic data", ...).
+    lang
+        How numbers are written (``vi``: 1.234,5; ``en``: 1,234.5).
     """
     if len(labels) != len(values):
         raise ValueError("labels and values differ in length")
-    label_w = min(320, 8 + 7 * max((len(str(s)) for s in labels), default=1))
+    label_w = min(340, max(60, 14 + 7.5 * max((len(str(s)) for s in labels), default=1)))
     plot_w = width - label_w - 80
     top = 34
     height = top + bar_height * len(labels) + (34 if note else 14)
@@ -76,7 +80,7 @@ def bar_chart(
         parts.append(
             f'<text x="{label_w - 6}" y="{baseline:.1f}" text-anchor="end">{html.escape(str(label))}</text>'
             f'<rect x="{label_w}" y="{y + 3}" width="{w:.1f}" height="{bar_height - 6}" fill="{color}"/>'
-            f'<text x="{label_w + w + 4:.1f}" y="{baseline:.1f}">{_fmt(float(value))}</text>'
+            f'<text x="{label_w + w + 4:.1f}" y="{baseline:.1f}">{format_number(float(value), lang)}</text>'
         )
     if note:
         parts.append(f'<text x="0" y="{height - 8}" font-size="11" fill="#555">{html.escape(note)}</text>')
@@ -85,7 +89,52 @@ def bar_chart(
 
 
 def bar_chart_from(
-    frame: pl.DataFrame, label: str, value: str, *, title: str, note: str | None = None
+    frame: pl.DataFrame, label: str, value: str, *, title: str, note: str | None = None, lang: str = "vi"
 ) -> Svg:
     """:func:`bar_chart` over two columns of a polars frame."""
-    return bar_chart(frame[label].cast(pl.String).to_list(), frame[value].to_list(), title=title, note=note)
+    labels = frame[label].cast(pl.String).to_list()
+    return bar_chart(labels, frame[value].to_list(), title=title, note=note, lang=lang)
+
+
+@dataclass(frozen=True)
+class Html:
+    """An HTML fragment that notebooks display and reports embed."""
+
+    markup: str
+
+    def _repr_html_(self) -> str:
+        return self.markup
+
+    def __str__(self) -> str:
+        return self.markup
+
+
+def table(frame: pl.DataFrame, headers: Sequence[str] | None = None) -> Html:
+    """A plain HTML table of a polars frame (escaped cells, no dtype row), for reports and apps.
+
+    Parameters
+    ----------
+    frame
+        The rows to show (keep it small: this is for people to read).
+    headers
+        Column titles in the reader's language; default the column names.
+    """
+    headers = list(headers) if headers is not None else frame.columns
+    if len(headers) != frame.width:
+        raise ValueError("one header per column")
+    head = "".join(f"<th>{html.escape(str(h))}</th>" for h in headers)
+    if frame.height == 0:
+        return Html(f"<table class='lab-table'><tr>{head}</tr></table>")
+    cells = [
+        pl.lit("<td>") + escape_expr(pl.col(c).cast(pl.String)).fill_null("—") + pl.lit("</td>")
+        for c in frame.columns
+    ]
+    rows = frame.select(pl.concat_str([pl.lit("<tr>"), *cells, pl.lit("</tr>")]).str.join("")).item()
+    return Html(f"<table class='lab-table'><tr>{head}</tr>{rows}</table>")
+
+
+def escape_expr(expr: pl.Expr) -> pl.Expr:
+    """HTML-escape a string column (the same five characters as :func:`html.escape`)."""
+    for char, entity in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ('"', "&quot;"), ("'", "&#x27;")):
+        expr = expr.str.replace_all(char, entity, literal=True)
+    return expr

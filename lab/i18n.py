@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import unicodedata
 
+import polars as pl
+
 LANGUAGES = ("vi", "en")
 
 LABELS: dict[str, dict[str, str]] = {
@@ -18,7 +20,10 @@ LABELS: dict[str, dict[str, str]] = {
     "datasets": {"vi": "Tập dữ liệu", "en": "Datasets"},
     "datasets_by_agency": {"vi": "Số tập dữ liệu theo cơ quan", "en": "Datasets by agency"},
     "datasets_by_theme": {"vi": "Số tập dữ liệu theo lĩnh vực", "en": "Datasets by theme"},
-    "datasets_by_year": {"vi": "Số tập dữ liệu công bố theo năm", "en": "Datasets published per year"},
+    "datasets_cumulative": {
+        "vi": "Tổng số tập dữ liệu đã công bố, lũy kế đến cuối mỗi năm",
+        "en": "Datasets published, cumulative at the end of each year",
+    },
     "metadata_completeness": {"vi": "Mức đầy đủ của siêu dữ liệu", "en": "Metadata completeness"},
     "catalog_overview": {"vi": "Tổng quan danh mục dữ liệu", "en": "Catalog overview"},
     "period": {"vi": "Kỳ báo cáo", "en": "Period"},
@@ -31,6 +36,20 @@ LABELS: dict[str, dict[str, str]] = {
     "share_filled": {"vi": "Tỷ lệ có giá trị (%)", "en": "Share filled (%)"},
     "real_sources": {"vi": "Nguồn dữ liệu thật trong danh mục", "en": "Real sources in the catalog"},
     "source": {"vi": "Nguồn", "en": "Source"},
+    "id": {"vi": "Mã", "en": "Id"},
+    "title": {"vi": "Tên", "en": "Title"},
+    "publisher": {"vi": "Cơ quan", "en": "Publisher"},
+    "license": {"vi": "Giấy phép", "en": "Licence"},
+    "spatial": {"vi": "Không gian", "en": "Spatial"},
+    # catalog fields, as the completeness chart names them
+    "field_description": {"vi": "Mô tả", "en": "Description"},
+    "field_keywords": {"vi": "Từ khóa", "en": "Keywords"},
+    "field_license": {"vi": "Giấy phép", "en": "Licence"},
+    "field_frequency": {"vi": "Tần suất cập nhật", "en": "Update frequency"},
+    "field_modified": {"vi": "Ngày cập nhật", "en": "Date modified"},
+    "field_contact_email": {"vi": "Email liên hệ", "en": "Contact e-mail"},
+    "field_temporal_start": {"vi": "Thời gian bao phủ", "en": "Temporal coverage"},
+    "field_spatial_coverage": {"vi": "Phạm vi không gian", "en": "Spatial coverage"},
 }
 
 
@@ -39,3 +58,28 @@ def t(key: str, lang: str = "vi") -> str:
     if lang not in LANGUAGES:
         raise ValueError(f"language {lang!r} is not one of {', '.join(LANGUAGES)}")
     return unicodedata.normalize("NFC", LABELS[key][lang])
+
+
+def theme_label(theme: str, lang: str = "vi") -> str:
+    """The name of a catalog theme (vocabulary id, e.g. ``economy``) in ``lang``; unknown ids as they are."""
+    from lab.catalog import vocabularies
+
+    entry = vocabularies()["themes"].get(theme)
+    return unicodedata.normalize("NFC", entry[lang]) if entry else theme
+
+
+def label_values(frame: pl.DataFrame, column: str, lang: str = "vi", *, kind: str) -> pl.DataFrame:
+    """Replace the ids in ``column`` by their labels in ``lang``.
+
+    ``kind`` is ``"theme"`` (catalog themes) or ``"field"`` (catalog fields, labels ``field_<name>``);
+    values without a label are kept as they are.
+    """
+    if kind == "theme":
+        from lab.catalog import vocabularies
+
+        mapping = {k: theme_label(k, lang) for k in vocabularies()["themes"]}
+    elif kind == "field":
+        mapping = {k.removeprefix("field_"): t(k, lang) for k in LABELS if k.startswith("field_")}
+    else:
+        raise ValueError(f"kind {kind!r} is not 'theme' or 'field'")
+    return frame.with_columns(pl.col(column).replace(mapping))

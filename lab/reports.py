@@ -259,9 +259,13 @@ def _render_html(executed: Path, title: str, lang: str) -> str:
     from nbconvert import HTMLExporter
 
     nb = nbformat.read(executed, as_version=4)
+    from nbconvert.preprocessors import TagRemovePreprocessor
+
     exporter = HTMLExporter(
         template_name="basic", exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True
     )
+    # cells tagged "report-hide" speak to researchers in JupyterLab, not to the report's readers
+    exporter.register_preprocessor(TagRemovePreprocessor(remove_cell_tags={"report-hide"}), enabled=True)
     body, _ = exporter.from_notebook_node(nb)
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     return _PAGE.format(
@@ -290,6 +294,18 @@ def _append_log(out: Path, result: RunResult) -> None:
         fh.write(json.dumps(record, ensure_ascii=False) + "\n")
 
 
+def _source_cell_index(executed: Path, index: int) -> int:
+    """The failed cell's index in the report's own notebook (papermill inserts a parameters cell)."""
+    try:
+        cells = json.loads(executed.read_text(encoding="utf-8"))["cells"]
+    except (OSError, ValueError, KeyError):
+        return index
+    injected = [
+        i for i, c in enumerate(cells) if "injected-parameters" in c.get("metadata", {}).get("tags", [])
+    ]
+    return index - 1 if injected and index > injected[0] else index
+
+
 def run_report(
     report: Report, period: Period, lang: str, out: Path, *, extra: dict[str, Any] | None = None
 ) -> RunResult:
@@ -316,8 +332,8 @@ def run_report(
                 log_output=False,
             )
         except pm.PapermillExecutionError as exc:
+            result.failed_cell = _source_cell_index(executed, exc.cell_index)
             result.error = f"{exc.ename}: {str(exc.evalue).splitlines()[0] if exc.evalue else ''}"
-            result.failed_cell = exc.cell_index
         except Exception as exc:  # kernel died, notebook unreadable: report it, keep the last good report
             result.error = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
         else:

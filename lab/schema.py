@@ -2,8 +2,9 @@
 
 Readers hand over text (CSV, Excel) or loosely typed values (JSON, Parquet, GIS attributes);
 :func:`apply_schema` renames, normalises and casts them to the declared types, and checks the
-declared constraints. Everything runs as polars expressions over whole columns; a value that does not
-cast is found by comparing null masks before and after the cast.
+declared constraints. Everything runs as polars expressions over whole columns, in a fixed number of
+passes per file whatever its width (see :func:`apply_schema`); a value that does not cast is found by
+comparing null masks before and after the cast.
 
 Number parsing understands what open-data exports really contain: units inside the cell
 ("18.5 km/h", "83%", "20.0°C", "1.134.310 người"), Vietnamese digit grouping ("1.134.310",
@@ -25,7 +26,8 @@ from __future__ import annotations
 import difflib
 import logging
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import polars as pl
 
@@ -86,15 +88,20 @@ def _bare_number(v: pl.Expr) -> pl.Expr:
     return pl.when(v.str.contains(_SCIENTIFIC)).then(v).otherwise(bare)
 
 
-def _number_text(bare: pl.Expr, thousands: str | None, decimal: str) -> pl.Expr:
-    """Plain ``[-]digits[.digits]`` text, or null when ``bare`` does not fit the style."""
+def _number_text(
+    bare: pl.Expr, thousands: str | None, decimal: str, scientific: pl.Expr | None = None
+) -> pl.Expr:
+    """Plain ``[-]digits[.digits]`` text, or null when ``bare`` does not fit the style.
+
+    ``scientific``: ``bare.str.contains(_SCIENTIFIC)`` when already computed (shared by the styles).
+    """
     out = bare
     if thousands and thousands.strip():
         out = out.str.replace_all(thousands, "", literal=True)
     if decimal != ".":
         out = out.str.replace_all(decimal, ".", literal=True)
-    ok = bare.str.contains(_style_regex(thousands, decimal)) | bare.str.contains(_SCIENTIFIC)
-    return pl.when(ok).then(out)
+    sci = bare.str.contains(_SCIENTIFIC) if scientific is None else scientific
+    return pl.when(bare.str.contains(_style_regex(thousands, decimal)) | sci).then(out)
 
 
 def _integer_from_text(text: pl.Expr) -> pl.Expr:
@@ -102,11 +109,111 @@ def _integer_from_text(text: pl.Expr) -> pl.Expr:
     return text.str.extract(r"^([+-]?\d+)(\.0*)?$", 1).cast(pl.Int64, strict=False)
 
 
+def _from_text(text: pl.Expr, kind: str) -> pl.Expr:
+    return _integer_from_text(text) if kind == "integer" else text.cast(pl.Float64, strict=False)
+
+
 def _parsed(bare: pl.Expr, kind: str, thousands: str | None, decimal: str) -> pl.Expr:
-    text = _number_text(bare, thousands, decimal)
-    if kind == "integer":
-        return _integer_from_text(text)
-    return text.cast(pl.Float64, strict=False)
+    return _from_text(_number_text(bare, thousands, decimal), kind)
+
+
+def _declared_style(column: Column) -> tuple[str | None, str] | None:
+    return (
+        (column.thousands, column.decimal) if column.thousands is not None or column.decimal != "." else None
+    )
+
+
+def _best_style(counts: Sequence[int]) -> tuple[str | None, str]:
+    """The style under which the most values parse; a tie goes to the first of :data:`STYLES`."""
+    return STYLES[max(range(len(STYLES)), key=lambda i: (counts[i], -i))]
+
+
+@dataclass(frozen=True)
+class _NumberTexts:
+    """The text columns of type integer/number, parsed (see :func:`_number_texts`)."""
+
+    styles: dict[str, tuple[str | None, str]]  # the style each column is read with
+    detected: frozenset[str]  # the columns whose style was detected, not declared
+    failures: dict[str, int]  # values present (not null, not a null token) that do not parse
+    typed: pl.LazyFrame | None  # the typed columns (Int64/Float64), to be put beside the others
+
+
+def _number_texts(df: pl.DataFrame, columns: Sequence[Column]) -> _NumberTexts:
+    """Detect the style of, and parse, every text column of type integer/number at once.
+
+    The columns are stacked into one long ``(j, v)`` frame (j = the column's position) and reduced to
+    its distinct pairs with their counts, so each regex is compiled once per file rather than once per
+    column, and runs once per distinct text rather than once per cell (open-data columns repeat a lot:
+    "N/A", "83%", "20.0°C"). Every candidate parse (the three :data:`STYLES` when a column needs
+    detecting, plus any declared style; as integer and/or number) is a column of that small table: one
+    polars pass. The per-column counts (values present, values parsed by each candidate) are a second
+    pass, over the small table. The typed columns come back (lazily: they are computed in the cast
+    pass) from one left join of the long frame with the chosen candidates, sliced per column.
+
+    A null token ("N/A", "-", …) has no digit, so it never parses under any style: counting on the
+    texts with null tokens removed counts exactly what :func:`number_style` counts.
+    """
+    cols = [
+        c
+        for c in columns
+        if c.type in ("integer", "number") and c.name in df.columns and df.schema[c.name] == pl.String
+    ]
+    if not cols:
+        return _NumberTexts({}, frozenset(), {}, None)
+    styles = list(STYLES) if any(_declared_style(c) is None for c in cols) else []
+    styles += dict.fromkeys(s for c in cols if (s := _declared_style(c)) is not None and s not in styles)
+    kinds = sorted({c.type for c in cols})
+    cands = {(si, kind): f"{kind}{si}" for si in range(len(styles)) for kind in kinds}
+
+    j, v, bare = pl.col("j"), pl.col("v"), pl.col("bare")
+    stacked = pl.concat(
+        [
+            df.lazy().select(pl.lit(k, pl.UInt32).alias("j"), pl.col(c.name).alias("v"))
+            for k, c in enumerate(cols)
+        ]
+    )
+    table = (
+        stacked.filter(v.is_not_null())
+        .group_by(j, v)
+        .len()
+        .with_columns(_nullify(v).is_not_null().alias("present"), _bare_number(_nullify(v)).alias("bare"))
+        .with_columns(bare.str.contains(_SCIENTIFIC).alias("sci"))
+        .with_columns(
+            _number_text(bare, t, d, pl.col("sci")).alias(f"text{si}") for si, (t, d) in enumerate(styles)
+        )
+        .with_columns(_from_text(pl.col(f"text{si}"), kind).alias(name) for (si, kind), name in cands.items())
+        .collect()
+    )
+    weight = pl.col("len")
+    counts = (
+        table.lazy()
+        .group_by(j)
+        .agg(
+            weight.filter(pl.col("present")).sum().alias("present"),
+            *[weight.filter(pl.col(name).is_not_null()).sum().alias(name) for name in cands.values()],
+        )
+        .collect()
+    )
+    by_column = {row["j"]: row for row in counts.iter_rows(named=True)}
+
+    styles_of: dict[str, tuple[str | None, str]] = {}
+    failures: dict[str, int] = {}
+    chosen: dict[str, list[int]] = {}  # candidate → the columns read with it
+    for k, col in enumerate(cols):
+        n = by_column.get(k, {})
+        style = _declared_style(col) or _best_style([n.get(cands[si, col.type], 0) for si in range(3)])
+        cand = cands[styles.index(style), col.type]
+        styles_of[col.name] = style
+        failures[col.name] = n.get("present", 0) - n.get(cand, 0)  # a parsed value is a present one
+        chosen.setdefault(cand, []).append(k)
+    picks = table.lazy().select(j, v, *chosen)
+    joined = stacked.join(picks, on=["j", "v"], how="left", maintain_order="left")
+    height = df.height
+    typed = joined.select(
+        pl.col(cand).slice(k * height, height).alias(cols[k].name) for cand, ks in chosen.items() for k in ks
+    )
+    detected = frozenset(c.name for c in cols if _declared_style(c) is None)
+    return _NumberTexts(styles_of, detected, failures, typed)
 
 
 def number_style(values: pl.Series, kind: str = "number") -> tuple[str | None, str]:
@@ -127,12 +234,7 @@ def number_style(values: pl.Series, kind: str = "number") -> tuple[str | None, s
     (',', '.')
     """
     frame = values.cast(pl.String).rename("v").to_frame()
-    bare = _bare_number(pl.col("v").str.strip_chars())
-    counts = frame.select(
-        [_parsed(bare, kind, t, d).is_not_null().sum().alias(str(i)) for i, (t, d) in enumerate(STYLES)]
-    ).row(0)
-    best = max(range(len(STYLES)), key=lambda i: (counts[i], -i))
-    return STYLES[best]
+    return _number_texts(frame, [Column("v", kind)]).styles["v"]
 
 
 # ------------------------------------------------------------------------------------------ casting
@@ -142,6 +244,7 @@ def _nullify(v: pl.Expr) -> pl.Expr:
 
 
 def _cast_number(column: Column, v: pl.Expr, dtype: pl.DataType, style: tuple[str | None, str]) -> pl.Expr:
+    """Numbers from typed values; text (String columns go through :func:`_number_texts` instead)."""
     if dtype.is_numeric():
         if column.type == "number":
             return v.cast(pl.Float64)
@@ -162,7 +265,13 @@ def _cast_boolean(v: pl.Expr, dtype: pl.DataType) -> pl.Expr:
     return _nullify(v).str.to_lowercase().replace_strict(mapping, default=None, return_dtype=pl.Boolean)
 
 
-def _cast_date(column: Column, v: pl.Expr, dtype: pl.DataType) -> pl.Expr:
+def _tries_formats(column: Column, dtype: pl.DataType) -> bool:
+    """A date/datetime read from text without a declared format: the known formats are tried in turn."""
+    is_temporal = dtype == pl.Date or isinstance(dtype, pl.Datetime)
+    return column.type in ("date", "datetime") and not column.format and not is_temporal
+
+
+def _cast_date(column: Column, v: pl.Expr, dtype: pl.DataType, first_only: bool) -> pl.Expr:
     if dtype == pl.Date:
         return v
     if isinstance(dtype, pl.Datetime):
@@ -170,13 +279,15 @@ def _cast_date(column: Column, v: pl.Expr, dtype: pl.DataType) -> pl.Expr:
     text = _nullify(v.cast(pl.String))
     if column.format:
         return text.str.to_date(column.format, strict=False)
+    if first_only:
+        return text.str.to_date(_DATE_FORMATS[0], strict=False)
     return pl.coalesce(
         *[text.str.to_date(f, strict=False) for f in _DATE_FORMATS],
         text.str.to_datetime("%Y-%m-%d %H:%M:%S%.f", strict=False).dt.date(),
     )
 
 
-def _cast_datetime(column: Column, v: pl.Expr, dtype: pl.DataType) -> pl.Expr:
+def _cast_datetime(column: Column, v: pl.Expr, dtype: pl.DataType, first_only: bool) -> pl.Expr:
     tz = column.timezone or "UTC"
     if isinstance(dtype, pl.Datetime):
         v = v.dt.cast_time_unit("us")
@@ -195,8 +306,10 @@ def _cast_datetime(column: Column, v: pl.Expr, dtype: pl.DataType) -> pl.Expr:
         return naive(column.format)
     aware = [
         text.str.to_datetime(f, time_unit="us", time_zone="UTC", strict=False).dt.convert_time_zone(tz)
-        for f in _DATETIME_AWARE
+        for f in _DATETIME_AWARE[: 1 if first_only else None]
     ]
+    if first_only:
+        return aware[0]
     return pl.coalesce(*aware, *[naive(f) for f in _DATETIME_NAIVE], naive("%Y-%m-%d"))
 
 
@@ -216,16 +329,19 @@ def _cast_string(v: pl.Expr, dtype: pl.DataType) -> pl.Expr:
     return v if dtype == pl.String else v.cast(pl.String)
 
 
-def _caster(column: Column, dtype: pl.DataType, style: tuple[str | None, str]) -> pl.Expr:
+def _caster(
+    column: Column, dtype: pl.DataType, style: tuple[str | None, str], *, first_only: bool = False
+) -> pl.Expr:
+    """The cast of one column; ``first_only``: try only the first known date/datetime format."""
     v = pl.col(column.name)
     if column.type in ("integer", "number"):
         return _cast_number(column, v, dtype, style)
     if column.type == "boolean":
         return _cast_boolean(v, dtype)
     if column.type == "date":
-        return _cast_date(column, v, dtype)
+        return _cast_date(column, v, dtype, first_only)
     if column.type == "datetime":
-        return _cast_datetime(column, v, dtype)
+        return _cast_datetime(column, v, dtype, first_only)
     if column.type == "code":
         return _cast_code(v, dtype)
     return _cast_string(v, dtype)
@@ -250,14 +366,25 @@ def _clean_names(df: pl.DataFrame) -> pl.DataFrame:
 
 
 def _normalise_strings(df: pl.DataFrame) -> pl.DataFrame:
-    """NFC every string column; a blank cell becomes null."""
+    """NFC every string column; a blank cell becomes null.
+
+    Two passes: one finds the columns holding any non-ASCII text (byte length ≠ character length),
+    one rewrites every string column; only the former pay for NFC (ASCII text is already NFC).
+    """
     names = [n for n, t in df.schema.items() if t == pl.String]
+    if not names:
+        return df
+    probe = df.lazy().select(
+        (pl.col(n).str.len_bytes() != pl.col(n).str.len_chars()).any().alias(str(j))
+        for j, n in enumerate(names)
+    )
+    unicode = probe.collect().row(0)
     return df.with_columns(
         pl.when(pl.col(n).str.strip_chars() == "")
         .then(None)
-        .otherwise(pl.col(n).str.normalize("NFC"))
+        .otherwise(pl.col(n).str.normalize("NFC") if unicode[j] else pl.col(n))
         .alias(n)
-        for n in names
+        for j, n in enumerate(names)
     )
 
 
@@ -296,91 +423,143 @@ def _show(value: object) -> str:
     return text if len(text) <= 60 else text[:57] + "…'"
 
 
-def _first(df: pl.DataFrame, mask: pl.Expr, column: str) -> tuple[int, int, object]:
-    """(count, 1-based row, value) of the rows where ``mask`` holds."""
-    hits = df.select(mask.alias("m"), pl.col(column).alias("v")).with_row_index("row").filter(pl.col("m"))
-    if hits.is_empty():
-        return 0, 0, None
-    return hits.height, int(hits["row"][0]) + 1, hits["v"][0]
+@dataclass(frozen=True)
+class _Check:
+    """One rule over the check frame: ``mask`` is true on a breaking row, ``value`` the cell to show.
+
+    ``count``: the number of breaking rows when already known (text numbers, see :func:`_number_texts`),
+    else None and the counting pass sums ``mask``.
+    """
+
+    column: str
+    rule: str
+    mask: pl.Expr
+    value: pl.Expr
+    message: Callable[[int, int, object, int], str]  # (count, 1-based row, value, distinct values)
+    count: int | None = None
 
 
-def _type_failures(
-    raw: pl.DataFrame, typed: pl.DataFrame, columns: Sequence[Column], dataset: str, file: str
-) -> None:
-    checks = [c for c in columns if c.name in raw.columns and c.type not in ("string", "geometry")]
-    if not checks:
-        return
-    masks = raw.select(
-        [
-            (_present(pl.col(c.name), raw.schema[c.name]) & typed[c.name].is_null()).alias(c.name)
-            for c in checks
-        ]
-    )
-    bad = masks.select(pl.all().sum()).row(0, named=True)
-    for col in checks:
-        if bad[col.name]:
-            count, row, value = _first(
-                raw.with_columns(masks[col.name].alias("__m")), pl.col("__m"), col.name
+def _type_check(
+    col: Column, raw: pl.Expr, raw_dtype: pl.DataType, typed: pl.Expr, count: int | None
+) -> _Check:
+    def message(count: int, row: int, value: object, _: int) -> str:
+        more = f" ({count} values in all)" if count > 1 else ""
+        return f"column '{col.name}': {_show(value)} at row {row} is not a valid {col.type}{more}"
+
+    return _Check(col.name, "type", _present(raw, raw_dtype) & typed.is_null(), raw, message, count)
+
+
+def _constraint(col: Column, rule: str, c: pl.Expr, mask: pl.Expr, reason: Callable[[int], str]) -> _Check:
+    what = {
+        "unique": "must be unique",
+        "min": f"has a minimum of {col.min:g}" if col.min is not None else "",
+        "max": f"has a maximum of {col.max:g}" if col.max is not None else "",
+        "enum": f"must be one of {', '.join(map(str, col.enum or ()))}",
+    }[rule]
+
+    def message(count: int, row: int, value: object, distinct: int) -> str:
+        return (
+            f"column '{col.name}' {what}: {count} value{'s' if count > 1 else ''} {reason(distinct)}, "
+            f"e.g. {_show(value)} at row {row}"
+        )
+
+    return _Check(col.name, rule, mask, c, message)
+
+
+def _constraint_checks(col: Column, c: pl.Expr, dtype: pl.DataType) -> list[_Check]:
+    """The declared constraints of one typed column, in the order they are reported."""
+    out = []
+    if col.required:
+
+        def required(count: int, row: int, _value: object, _distinct: int) -> str:
+            return (
+                f"column '{col.name}' is required but has {count} empty value{'s' if count > 1 else ''} "
+                f"(first at row {row})"
             )
-            more = f" ({count} values in all)" if count > 1 else ""
-            raise SchemaError(
-                f"column '{col.name}': {_show(value)} at row {row} is not a valid {col.type}{more}",
-                dataset=dataset,
-                file=file,
+
+        out.append(_Check(col.name, "required", c.is_null(), c, required))
+    if col.unique:
+        dup = c.is_duplicated() & c.is_not_null()
+        out.append(
+            _constraint(
+                col, "unique", c, dup, lambda n: f"repeated ({n} distinct value{'s' if n > 1 else ''})"
             )
-
-
-def _constraint_checks(df: pl.DataFrame, columns: Sequence[Column], dataset: str, file: str) -> None:
-    def fail(col: Column, what: str, mask: pl.Expr, reason: str) -> None:
-        count, row, value = _first(df, mask, col.name)
-        if count:
-            raise SchemaError(
-                f"column '{col.name}' {what}: {count} value{'s' if count > 1 else ''} {reason}, "
-                f"e.g. {_show(value)} at row {row}",
-                dataset=dataset,
-                file=file,
+        )
+    if col.min is not None and col.type in ("integer", "number"):
+        out.append(_constraint(col, "min", c, c < col.min, lambda _: "below it"))
+    if col.max is not None and col.type in ("integer", "number"):
+        out.append(_constraint(col, "max", c, c > col.max, lambda _: "above it"))
+    if col.enum is not None:
+        allowed = pl.Series(list(col.enum)).cast(dtype, strict=False)
+        if dtype == pl.String:
+            allowed = allowed.str.normalize("NFC")
+        out.append(
+            _constraint(
+                col, "enum", c, c.is_not_null() & ~c.is_in(allowed.to_list()), lambda _: "not allowed"
             )
+        )
+    return out
 
-    for col in columns:
-        if col.name not in df.columns or col.type == "geometry":
+
+def _counted_checks(
+    raw: pl.DataFrame, typed: pl.DataFrame, columns: Sequence[Column], known: dict[str, int]
+) -> tuple[pl.LazyFrame, list[tuple[_Check, int]]]:
+    """Every check with its count, from one polars pass (a ``select`` of sums), in reporting order.
+
+    Cast failures (a value present before the cast, null after) come first, then each column's
+    required, unique, min, max and enum rules in declared order. ``known``: cast-failure counts already
+    computed (text numbers). The check frame holds the typed columns as ``t{k}`` and the raw ones as
+    ``r{k}`` (k = declared position), so no column name can clash; it is returned for the follow-up query.
+    """
+    raw_cols, checks, constraints = [], [], []
+    for k, col in enumerate(columns):
+        if col.name not in typed.columns or col.type == "geometry":
             continue
-        c = pl.col(col.name)
-        if col.required:
-            nulls = df[col.name].null_count()
-            if nulls:
-                _, row, _ = _first(df, c.is_null(), col.name)
-                raise SchemaError(
-                    f"column '{col.name}' is required but has {nulls} empty value{'s' if nulls > 1 else ''} "
-                    f"(first at row {row})",
-                    dataset=dataset,
-                    file=file,
+        t = pl.col(f"t{k}")
+        if col.name in raw.columns and col.type != "string":
+            raw_cols.append(raw[col.name].alias(f"r{k}"))
+            checks.append(_type_check(col, pl.col(f"r{k}"), raw.schema[col.name], t, known.get(col.name)))
+        constraints += _constraint_checks(col, t, typed.schema[col.name])
+    checks += constraints
+    kept = [(k, c.name) for k, c in enumerate(columns) if c.name in typed.columns and c.type != "geometry"]
+    frame = typed.select(pl.col(name).alias(f"t{k}") for k, name in kept).hstack(raw_cols).lazy()
+    todo = [ch for ch in checks if ch.count is None]
+    sums = (
+        frame.select(ch.mask.sum().alias(str(i)) for i, ch in enumerate(todo)).collect().row(0)
+        if todo
+        else ()
+    )
+    found = iter(sums)
+    return frame, [(ch, ch.count if ch.count is not None else next(found)) for ch in checks]
+
+
+def _raise_first(frame: pl.LazyFrame, checks: list[tuple[_Check, int]], dataset: str, file: str) -> None:
+    """Raise the first check with a non-zero count; a targeted query finds its first row and value."""
+    for ch, count in checks:
+        if count:
+            hits = ch.value.filter(ch.mask)
+            row, value, distinct = (
+                frame.select(
+                    ch.mask.arg_true().first().alias("row"),
+                    hits.first().alias("value"),
+                    hits.n_unique().alias("distinct"),
                 )
-        if col.unique:
-            dup = c.is_duplicated() & c.is_not_null()
-            n_values = df.filter(dup)[col.name].n_unique()
-            fail(
-                col,
-                "must be unique",
-                dup,
-                f"repeated ({n_values} distinct value{'s' if n_values > 1 else ''})",
+                .collect()
+                .row(0)
             )
-        if col.min is not None and col.type in ("integer", "number"):
-            fail(col, f"has a minimum of {col.min:g}", c < col.min, "below it")
-        if col.max is not None and col.type in ("integer", "number"):
-            fail(col, f"has a maximum of {col.max:g}", c > col.max, "above it")
-        if col.enum is not None:
-            allowed = pl.Series(list(col.enum)).cast(df.schema[col.name], strict=False)
-            if df.schema[col.name] == pl.String:
-                allowed = allowed.str.normalize("NFC")
-            listed = ", ".join(map(str, col.enum))
-            fail(
-                col, f"must be one of {listed}", c.is_not_null() & ~c.is_in(allowed.to_list()), "not allowed"
-            )
+            raise SchemaError(ch.message(count, row + 1, value, distinct), dataset=dataset, file=file)
 
 
 # -------------------------------------------------------------------------------------------- main
 def apply_schema(df: pl.DataFrame, schema: TableSchema | None, *, dataset: str, file: str) -> pl.DataFrame:
     """Rename, normalise, cast and check a frame against a declared table schema.
+
+    The work is a fixed number of polars passes per file, whatever the number of columns: normalise
+    the strings (2), parse the text number columns (2, see :func:`_number_texts`), cast every column
+    (1) and count every cast failure and constraint breach (1). A date/datetime column without a
+    declared format is first read with the first known format only; a column where that leaves values
+    unread is cast again with all the formats (2 more passes, only then). A breach costs one more
+    query, for its first row and value.
 
     Parameters
     ----------
@@ -417,34 +596,40 @@ def apply_schema(df: pl.DataFrame, schema: TableSchema | None, *, dataset: str, 
         if col.required and col.name not in df.columns:
             raise _missing_error(col, df, dataset, file)
 
-    styles: dict[str, tuple[str | None, str]] = {}
-    for col in columns:
-        if col.type not in ("integer", "number") or col.name not in df.columns:
-            continue
-        if col.thousands is not None or col.decimal != ".":
-            styles[col.name] = (col.thousands, col.decimal)
-        elif df.schema[col.name] == pl.String:
-            styles[col.name] = number_style(df[col.name], col.type)
-            if styles[col.name] != STYLES[0]:
-                log.info(
-                    "%s: %s: column %r reads as thousands %r, decimal %r",
-                    dataset,
-                    file,
-                    col.name,
-                    *styles[col.name],
-                )
+    numbers = _number_texts(df, columns)
+    for name, style in numbers.styles.items():
+        if name in numbers.detected and style != STYLES[0]:
+            log.info("%s: %s: column %r reads as thousands %r, decimal %r", dataset, file, name, *style)
 
-    exprs = []
+    def cast(col: Column, *, first_only: bool) -> pl.Expr:
+        style = _declared_style(col) or STYLES[0]
+        expr = _caster(col, df.schema[col.name], style, first_only=first_only)
+        return expr.cast(dtype_of(col)).alias(col.name)
+
     for col in columns:
-        if col.name in df.columns:
-            expr = _caster(col, df.schema[col.name], styles.get(col.name, STYLES[0]))
-            exprs.append(expr.cast(dtype_of(col)).alias(col.name))
-        else:
+        if col.name not in df.columns:
             log.debug("%s: %s: declared column %r is absent, added as nulls", dataset, file, col.name)
-            exprs.append(pl.lit(None, dtype=dtype_of(col)).alias(col.name))
-    typed = df.select(exprs)
-    _type_failures(df, typed, columns, dataset, file)
-    _constraint_checks(typed, columns, dataset, file)
+    others = [
+        cast(c, first_only=True) for c in columns if c.name in df.columns and c.name not in numbers.styles
+    ]
+    parts = ([df.lazy().select(others)] if others else []) + (
+        [numbers.typed] if numbers.typed is not None else []
+    )
+    source = pl.concat(parts, how="horizontal") if parts else df.lazy()
+    typed = source.select(
+        pl.col(c.name) if c.name in df.columns else pl.lit(None, dtype=dtype_of(c)).alias(c.name)
+        for c in columns
+    ).collect()
+    frame, checks = _counted_checks(df, typed, columns, numbers.failures)
+
+    unread = {ch.column for ch, count in checks if ch.rule == "type" and count}
+    again = [c for c in columns if c.name in unread and _tries_formats(c, df.schema[c.name])]
+    if again:  # the first format did not read every value: try them all (the result is the same elsewhere)
+        typed = typed.with_columns(
+            df.lazy().select(cast(c, first_only=False) for c in again).collect().get_columns()
+        )
+        frame, checks = _counted_checks(df, typed, columns, numbers.failures)
+    _raise_first(frame, checks, dataset, file)
 
     declared = {c.name for c in schema.columns}
     extra = [c for c in df.columns if c not in declared]

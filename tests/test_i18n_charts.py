@@ -22,6 +22,7 @@ def test_every_label_has_both_languages_in_nfc() -> None:
 
 def test_bar_chart_is_plain_svg_with_escaped_vietnamese_labels() -> None:
     svg = str(charts.bar_chart(["Sở Y tế", "A<B"], [1234567, 12.5], title="Số tập dữ liệu"))
+    assert "1,234,567" in str(charts.bar_chart(["a"], [1234567], title="x", lang="en"))
     assert svg.startswith("<svg") and svg.endswith("</svg>")
     assert "Sở Y tế" in svg and "A&lt;B" in svg
     assert "1.234.567" in svg and "12,5" in svg
@@ -48,3 +49,17 @@ def test_listing_summaries() -> None:
         "description": 50.0,
         "keywords": 50.0,
     }
+
+
+def test_labels_for_themes_fields_and_a_plain_table() -> None:
+    from lab.i18n import label_values, theme_label
+
+    assert theme_label("economy", "vi") == "Kinh tế và tài chính"
+    frame = pl.DataFrame({"theme": ["economy", "unknown-theme"], "field": ["license", "x"]})
+    assert label_values(frame, "theme", "en", kind="theme")["theme"].to_list() == [
+        "Economy and finance",
+        "unknown-theme",
+    ]
+    assert label_values(frame, "field", "vi", kind="field")["field"].to_list() == ["Giấy phép", "x"]
+    html = str(charts.table(pl.DataFrame({"a": ["<x>", None], "b": [1, 2]}), ["Tên", "Số"]))
+    assert "<th>Tên</th>" in html and "&lt;x&gt;" in html and "—" in html and "shape" not in html

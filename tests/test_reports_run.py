@@ -60,6 +60,7 @@ def _failing_schedule(tmp_path: Path, root: Path) -> Path:
         3,
         {
             "cell_type": "code",
+            "id": "boom",
             "metadata": {},
             "outputs": [],
             "execution_count": None,

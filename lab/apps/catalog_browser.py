@@ -12,6 +12,7 @@ import ipywidgets as widgets
 import polars as pl
 
 from lab.catalog import Catalog
+from lab.charts import escape_expr
 from lab.i18n import t
 from lab.listing import catalog_table
 from lab.text import strip_accents, strip_accents_expr
@@ -111,11 +112,11 @@ class CatalogBrowser:
             rows.select(
                 pl.format(
                     "<tr><td><code>{}</code></td><td>{}{}</td><td>{}</td><td>{}</td></tr>",
-                    _escape(pl.col("id")),
-                    _escape(pl.col("title")),
+                    escape_expr(pl.col("id")),
+                    escape_expr(pl.col("title")),
                     demo,
-                    _escape(pl.col("publisher")),
-                    _escape(pl.col("license")),
+                    escape_expr(pl.col("publisher")).fill_null(""),
+                    escape_expr(pl.col("license")),
                 )
             )
             .to_series()
@@ -126,10 +127,3 @@ class CatalogBrowser:
         )
         note = f"<p class='synthetic'>{t('synthetic_note', lang)}</p>"
         return f"<table class='lab-table'><tr>{head}</tr>{body}</table>{note}"
-
-
-def _escape(expr: pl.Expr) -> pl.Expr:
-    """HTML-escape a string column (the same five characters as :func:`html.escape`)."""
-    for char, entity in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ('"', "&quot;"), ("'", "&#x27;")):
-        expr = expr.str.replace_all(char, entity, literal=True)
-    return expr.fill_null("")
