@@ -57,7 +57,7 @@ lint: install-dev ## ruff over the library, tests and benchmarks
 	$(BIN)/ruff format --check lab tests bench
 
 bench: install-dev ## Benchmarks: ratios against a baseline measured in the same run
-	@for b in bench/bench_*.py; do $(BIN)/python $$b || exit 1; done
+	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 app: demo ## Serve the Voilà apps on 127.0.0.1 (PORT=8866)
 	LAB_DEMO=$(DEMO_DIR) $(LAB) apps serve --port $${PORT:-8866}

@@ -7,6 +7,8 @@ without a traceback unless ``--debug``), 1 anything else.
 from __future__ import annotations
 
 import argparse
+import importlib
+import importlib.util
 import json
 import logging
 import sys
@@ -17,6 +19,10 @@ from typing import Any
 from lab.errors import LabError
 
 log = logging.getLogger("lab")
+
+# Each analysis package adds its own commands: a module with `register(subparsers, common_parent_parser)`
+# that adds sub-parsers whose `func(args) -> int` runs the command. Modules not written yet are skipped.
+COMMAND_MODULES = ("lab.usage.cli", "lab.reuse.cli", "lab.geo.cli", "lab.quality.cli", "lab.portal.cli")
 
 
 # ------------------------------------------------------------------------------------------ commands
@@ -258,6 +264,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=8866, help="port (default 8866)")
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     p.set_defaults(func=cmd_apps_serve)
+
+    for name in COMMAND_MODULES:
+        if importlib.util.find_spec(name) is not None:
+            importlib.import_module(name).register(sub, common)
     return parser
 
 

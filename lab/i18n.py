@@ -53,6 +53,26 @@ LABELS: dict[str, dict[str, str]] = {
 }
 
 
+def _load_label_files() -> None:
+    """Add the labels of ``lab/vocab/labels/*.yaml`` (one file per analysis package: ``key: {vi, en}``)."""
+    from importlib import resources
+
+    import yaml
+
+    folder = resources.files("lab").joinpath("vocab/labels")
+    if not folder.is_dir():
+        return
+    for item in sorted(folder.iterdir(), key=lambda f: f.name):
+        if item.name.endswith(".yaml"):
+            for key, texts in (yaml.safe_load(item.read_text(encoding="utf-8")) or {}).items():
+                if key in LABELS:
+                    raise ValueError(f"label {key!r} of {item.name} is declared twice")
+                LABELS[key] = texts
+
+
+_load_label_files()
+
+
 def t(key: str, lang: str = "vi") -> str:
     """The label ``key`` in ``lang`` (NFC). Unknown keys raise KeyError: labels must be declared."""
     if lang not in LANGUAGES:
