@@ -266,9 +266,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_apps_serve)
 
     for name in COMMAND_MODULES:
-        if importlib.util.find_spec(name) is not None:
+        if _module_exists(name):
             importlib.import_module(name).register(sub, common)
     return parser
+
+
+def _module_exists(name: str) -> bool:
+    try:
+        return importlib.util.find_spec(name) is not None
+    except ModuleNotFoundError:  # the parent package is not written yet
+        return False
 
 
 def _setup_logging(debug: bool) -> None:
