@@ -46,8 +46,8 @@ chromium: ## Install Debian chromium for the browser tests (when missing and roo
 demo: install ## Generate the synthetic demo portal into data/demo (if missing)
 	@test -f $(DEMO_DIR)/manifest.json || $(LAB) demo --out $(DEMO_DIR)
 
-reports: demo ## The main job: run every scheduled report over the demo portal into reports/
-	LAB_DEMO=$(DEMO_DIR) $(LAB) reports run --all $(if $(PERIOD),--period $(PERIOD))
+reports: demo ## The main job: run the due reports over the demo portal into reports/ (PERIOD=... for one period)
+	LAB_DEMO=$(DEMO_DIR) $(LAB) reports run $(if $(PERIOD),--period $(PERIOD),--due)
 
 test: install-dev chromium ## Install the dev tools and run the whole test suite
 	$(BIN)/python -m pytest

@@ -164,20 +164,51 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_reports_run(args: argparse.Namespace) -> int:
-    """Run scheduled reports into the reports folder."""
+    """Run scheduled reports into the reports folder; exit 1 if any failed."""
     from lab import reports
 
     results = reports.run(
-        names=args.report or None,
+        names=args.names or None,
         period=args.period,
         languages=[args.lang] if args.lang else None,
         out=Path(args.out) if args.out else None,
         due_only=args.due,
+        force=args.force,
     )
-    failed = [r for r in results if not r.ok]
     for r in results:
         print(r.summary())
-    return 1 if failed else 0
+    if not results:
+        print("nothing to run: no report is due" if args.due else "nothing to run")
+    return 1 if any(not r.ok for r in results) else 0
+
+
+def cmd_reports_list(args: argparse.Namespace) -> int:
+    """List the scheduled reports: name, cadence, due day, languages, notebook."""
+    from lab import reports
+
+    for r in reports.load_schedule():
+        notebook = r.notebook.relative_to(reports.PROJECT_ROOT)
+        print(f"{r.name:<20} {r.cadence:<9} due day {r.due_day:<2} {','.join(r.languages):<5} {notebook}")
+    return 0
+
+
+def cmd_reports_log(args: argparse.Namespace) -> int:
+    """Print the run log (newest last), or only the failed runs."""
+    from lab import reports
+
+    out = Path(args.out) if args.out else reports.PROJECT_ROOT / "reports"
+    for entry in reports.read_log(out):
+        if args.failed and entry.get("status") != "failed":
+            continue
+        where = entry.get("html") or ""
+        if entry.get("status") == "failed":
+            cell = f"cell {entry['failed_cell']}: " if entry.get("failed_cell") is not None else ""
+            where = f"{cell}{entry.get('error')}"
+        print(
+            f"{entry['at']}  {entry['report']:<20} {entry['period']:<8} {entry['language']}  "
+            f"{entry['status']:<7} {entry['seconds']:6.1f} s  {where}"
+        )
+    return 0
 
 
 def cmd_apps_serve(args: argparse.Namespace) -> int:
@@ -248,15 +279,23 @@ def build_parser() -> argparse.ArgumentParser:
     reports = sub.add_parser("reports", help="scheduled reports", parents=[common])
     rsub = reports.add_subparsers(dest="action", required=True, metavar="ACTION")
     p = rsub.add_parser("run", help="run reports into reports/", parents=[common])
-    p.add_argument("--all", action="store_true", help="every scheduled report (the default)")
-    p.add_argument("--due", action="store_true", help="only the reports due today")
-    p.add_argument("--report", action="append", metavar="NAME", help="only this report (repeatable)")
+    p.add_argument("names", nargs="*", metavar="NAME", help="only these reports (default: all)")
     p.add_argument(
         "--period", help="period to report on (YYYY-MM, YYYY-Qn or YYYY); default: the last one ended"
     )
     p.add_argument("--lang", choices=["vi", "en"], help="only this language")
+    p.add_argument(
+        "--due", action="store_true", help="only the reports that are due (for a nightly cron line)"
+    )
+    p.add_argument("--force", action="store_true", help="run even if nothing changed since the last good run")
     p.add_argument("--out", metavar="DIR", help="reports folder (default: reports/)")
     p.set_defaults(func=cmd_reports_run)
+    p = rsub.add_parser("list", help="the scheduled reports", parents=[common])
+    p.set_defaults(func=cmd_reports_list)
+    p = rsub.add_parser("log", help="the run log", parents=[common])
+    p.add_argument("--failed", action="store_true", help="only failed runs")
+    p.add_argument("--out", metavar="DIR", help="reports folder (default: reports/)")
+    p.set_defaults(func=cmd_reports_log)
 
     apps = sub.add_parser("apps", help="the public Voilà apps", parents=[common])
     asub = apps.add_subparsers(dest="action", required=True, metavar="ACTION")

@@ -36,6 +36,8 @@ LABELS: dict[str, dict[str, str]] = {
     "share_filled": {"vi": "Tỷ lệ có giá trị (%)", "en": "Share filled (%)"},
     "real_sources": {"vi": "Nguồn dữ liệu thật trong danh mục", "en": "Real sources in the catalog"},
     "source": {"vi": "Nguồn", "en": "Source"},
+    "report_parameters": {"vi": "Tham số", "en": "Parameters"},
+    "report_inputs": {"vi": "Dữ liệu đầu vào (sha256)", "en": "Inputs (sha256)"},
     "id": {"vi": "Mã", "en": "Id"},
     "title": {"vi": "Tên", "en": "Title"},
     "publisher": {"vi": "Cơ quan", "en": "Publisher"},

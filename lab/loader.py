@@ -7,7 +7,9 @@ as their concatenation, in catalog order.
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -112,6 +114,24 @@ def load(
     frames = []
     for dist in dists:
         path = fetch.fetch(dataset, dist, catalog_root=cat.root, mirror=mirror_path, refresh=refresh)
+        record_provenance(dataset.id, path)
         log.info("reading %s from %s", dataset.id, path)
         frames.append(readers.read(path, dist, dataset, label=dist.label))
     return _concat(frames, dataset)
+
+
+PROVENANCE_ENV = "LAB_PROVENANCE_FILE"
+
+
+def record_provenance(dataset_id: str, path: Path) -> None:
+    """Note which file a dataset was read from, and its sha256, when ``$LAB_PROVENANCE_FILE`` is set.
+
+    The report runner sets it for each run, so every report can say which inputs (with their content
+    hashes) it was made from, and a run with unchanged inputs can be skipped.
+    """
+    target = os.environ.get(PROVENANCE_ENV)
+    if not target:
+        return
+    record = {"dataset": dataset_id, "file": str(Path(path).resolve()), "sha256": fetch.file_sha256(path)}
+    with open(target, "a", encoding="utf-8") as fh:
+        fh.write(json.dumps(record, ensure_ascii=False) + "\n")

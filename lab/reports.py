@@ -6,13 +6,17 @@ due, its default parameters and languages. Parameters are checked against the no
 executes into a temporary folder, renders HTML without code, and only then replaces the published
 file: a failed run never replaces the last good report, and the run log says which cell failed.
 
-Layout: ``reports/<period>/<report>.<lang>.html`` (+ the executed ``.ipynb``), ``reports/index.html``
-and ``reports/runs.jsonl`` (one JSON line per run).
+Layout: ``reports/<period>/<report>.<lang>.html``, beside it the executed ``.ipynb`` and a ``.json``
+record (fingerprint, parameters, inputs with their sha256, lab version and commit); failed runs leave
+their executed notebook in ``reports/<period>/failed/``; ``reports/index.html`` lists everything and
+``reports/runs.jsonl`` has one JSON line per run. A run whose notebook, parameters and input files are
+unchanged since the last good one is skipped unless forced.
 """
 
 from __future__ import annotations
 
 import ast
+import hashlib
 import html
 import json
 import logging
@@ -31,6 +35,7 @@ import yaml
 from lab.atomic import atomic_path, atomic_write_text
 from lab.errors import ReportError
 from lab.i18n import LANGUAGES, t
+from lab.loader import PROVENANCE_ENV
 
 log = logging.getLogger(__name__)
 
@@ -82,16 +87,10 @@ def _month_end(year: int, month: int) -> date:
     return nxt - timedelta(days=1)
 
 
-def is_due(cadence: str, due_day: int, today: date) -> bool:
-    """True on the day a report becomes due: ``due_day`` of each month, of each quarter's first month, or
-    of January."""
-    if today.day != due_day:
-        return False
-    return (
-        cadence == "monthly"
-        or (cadence == "quarterly" and today.month in (1, 4, 7, 10))
-        or (cadence == "yearly" and today.month == 1)
-    )
+def becomes_due(period: Period, due_day: int) -> date:
+    """The day a report on ``period`` becomes due: ``due_day`` days after the period ends
+    (``due_day`` 1 = the first day after the period)."""
+    return period.end + timedelta(days=due_day)
 
 
 def as_of_date() -> date:
@@ -137,6 +136,7 @@ class Report:
     due_day: int = 1
     languages: tuple[str, ...] = LANGUAGES
     parameters: dict[str, Any] = field(default_factory=dict)
+    timeout: int = 600  # seconds a cell may run before the run fails
 
 
 def load_schedule(path: str | Path | None = None) -> list[Report]:
@@ -168,6 +168,7 @@ def load_schedule(path: str | Path | None = None) -> list[Report]:
             due_day=int(item.get("due_day", 1)),
             languages=langs,
             parameters=dict(item.get("parameters") or {}),
+            timeout=int(item.get("timeout", 600)),
         )
         check_parameters(report.notebook, report.parameters)
         reports.append(report)
@@ -218,27 +219,34 @@ def check_parameters(notebook: str | Path, values: dict[str, Any]) -> None:
 
 
 # ------------------------------------------------------------------------------------------- running
+STATUSES = ("ok", "skipped", "failed")
+
+
 @dataclass
 class RunResult:
-    """What one report run did."""
+    """What one report run did: ``status`` is ok, skipped (nothing changed) or failed."""
 
     report: str
     period: str
     language: str
-    ok: bool
+    status: str
     html: Path | None = None
     seconds: float = 0.0
     error: str | None = None
     failed_cell: int | None = None
 
+    @property
+    def ok(self) -> bool:
+        """True unless the run failed (a skipped run keeps a good report)."""
+        return self.status != "failed"
+
     def summary(self) -> str:
-        """One line for the console."""
-        if self.ok:
-            return (
-                f"ok     {self.report} {self.period} [{self.language}] → {self.html} ({self.seconds:.1f} s)"
-            )
-        cell = f" (cell {self.failed_cell})" if self.failed_cell is not None else ""
-        return f"FAILED {self.report} {self.period} [{self.language}]{cell}: {self.error}"
+        """One line for the console: name, period, status, seconds, output path (or the failure)."""
+        head = f"{self.report:<20} {self.period:<8} {self.language}  {self.status:<7} {self.seconds:6.1f} s"
+        if self.status == "failed":
+            cell = f" cell {self.failed_cell}:" if self.failed_cell is not None else ""
+            return f"{head} {cell} {self.error}"
+        return f"{head}  {self.html}"
 
 
 _PAGE = """<!doctype html>
@@ -254,26 +262,50 @@ _PAGE = """<!doctype html>
 _CSS = (Path(__file__).resolve().parent / "share" / "report.css").read_text(encoding="utf-8")
 
 
-def _render_html(executed: Path, title: str, lang: str) -> str:
+def _page(title: str, body: str, footer: str, lang: str) -> str:
+    return _PAGE.format(lang=lang, title=html.escape(title), css=_CSS, body=body, footer=footer)
+
+
+def _render_html(executed: Path, title: str, lang: str, footer: str) -> str:
     import nbformat
     from nbconvert import HTMLExporter
-
-    nb = nbformat.read(executed, as_version=4)
     from nbconvert.preprocessors import TagRemovePreprocessor
 
+    nb = nbformat.read(executed, as_version=4)
     exporter = HTMLExporter(
         template_name="basic", exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True
     )
     # cells tagged "report-hide" speak to researchers in JupyterLab, not to the report's readers
     exporter.register_preprocessor(TagRemovePreprocessor(remove_cell_tags={"report-hide"}), enabled=True)
     body, _ = exporter.from_notebook_node(nb)
-    stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    return _PAGE.format(
-        lang=lang,
-        title=html.escape(title),
-        css=_CSS,
-        body=body,
-        footer=f"{html.escape(t('generated_by', lang))} · {stamp}",
+    return _page(title, body, footer, lang)
+
+
+def git_commit() -> str | None:
+    """The project's git commit (short), or None outside a checkout."""
+    import subprocess
+
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=PROJECT_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return out.stdout.strip() or None
+
+
+def _provenance_footer(record: dict[str, Any], lang: str) -> str:
+    inputs = "; ".join(f"{i['dataset']} ({i['sha256'][:12]})" for i in record["inputs"]) or "—"
+    params = ", ".join(f"{k}={v!r}" for k, v in sorted(record["parameters"].items()))
+    return (
+        f"{html.escape(t('generated_by', lang))} · lab {html.escape(record['lab_version'])}"
+        f" · commit {html.escape(record['commit'] or '—')} · {html.escape(record['ran_at'])}<br>"
+        f"<span class='provenance'>{html.escape(t('report_parameters', lang))}: {html.escape(params)}<br>"
+        f"{html.escape(t('report_inputs', lang))}: {html.escape(inputs)}</span>"
     )
 
 
@@ -283,6 +315,7 @@ def _append_log(out: Path, result: RunResult) -> None:
         "report": result.report,
         "period": result.period,
         "language": result.language,
+        "status": result.status,
         "ok": result.ok,
         "seconds": round(result.seconds, 2),
         "html": str(result.html) if result.html else None,
@@ -290,7 +323,7 @@ def _append_log(out: Path, result: RunResult) -> None:
         "failed_cell": result.failed_cell,
     }
     out.mkdir(parents=True, exist_ok=True)
-    with open(out / "runs.jsonl", "a", encoding="utf-8") as fh:
+    with open(out / "runs.jsonl", "a", encoding="utf-8") as fh:  # one short line per run: appends are atomic
         fh.write(json.dumps(record, ensure_ascii=False) + "\n")
 
 
@@ -306,21 +339,87 @@ def _source_cell_index(executed: Path, index: int) -> int:
     return index - 1 if injected and index > injected[0] else index
 
 
+def _fingerprint(report: Report, params: dict[str, Any]) -> str:
+    digest = hashlib.sha256(report.notebook.read_bytes())
+    digest.update(json.dumps(params, sort_keys=True, default=str).encode("utf-8"))
+    return digest.hexdigest()
+
+
+def _record_path(out: Path, report: str, period: str, lang: str) -> Path:
+    return out / period / f"{report}.{lang}.json"
+
+
+def _unchanged(record_path: Path, fingerprint: str) -> bool:
+    """True if the last good run had this fingerprint and its input files still have the same hashes."""
+    from lab.fetch import file_sha256
+
+    try:
+        record = json.loads(record_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    if record.get("fingerprint") != fingerprint or not Path(record.get("html", "")).exists():
+        return False
+    try:
+        return all(file_sha256(i["file"]) == i["sha256"] for i in record.get("inputs", []))
+    except OSError:  # an input file is gone: run again
+        return False
+
+
+def _read_inputs(provenance: Path) -> list[dict[str, str]]:
+    if not provenance.exists():
+        return []
+    seen: dict[tuple[str, str], dict[str, str]] = {}
+    for line in provenance.read_text(encoding="utf-8").splitlines():
+        item = json.loads(line)
+        seen[(item["dataset"], item["file"])] = item
+    return sorted(seen.values(), key=lambda i: (i["dataset"], i["file"]))
+
+
 def run_report(
-    report: Report, period: Period, lang: str, out: Path, *, extra: dict[str, Any] | None = None
+    report: Report,
+    period: Period,
+    lang: str,
+    out: Path,
+    *,
+    extra: dict[str, Any] | None = None,
+    force: bool = False,
 ) -> RunResult:
-    """Execute one report for one period and language, and publish it only if it succeeded."""
+    """Execute one report for one period and language, and publish it only if it succeeded.
+
+    Parameters
+    ----------
+    report, period, lang
+        What to run.
+    out
+        The reports folder.
+    extra
+        Parameters that override the schedule's.
+    force
+        Run even when notebook, parameters and inputs are unchanged since the last good run.
+    """
     import papermill as pm
 
-    params = {**report.parameters, **(extra or {}), "period": period.label, "language": lang}
+    from lab import __version__
+
     declared = notebook_parameters(report.notebook)
-    params = {k: v for k, v in params.items() if k in declared or k not in ("period", "language")}
+    params = {**report.parameters, **(extra or {})}
+    params.update({k: v for k, v in (("period", period.label), ("language", lang)) if k in declared})
     check_parameters(report.notebook, params)
     target = out / period.label / f"{report.name}.{lang}.html"
+    record_path = _record_path(out, report.name, period.label, lang)
+    fingerprint = _fingerprint(report, params)
     started = time.perf_counter()
-    result = RunResult(report.name, period.label, lang, ok=False)
+    if not force and _unchanged(record_path, fingerprint):
+        result = RunResult(report.name, period.label, lang, "skipped", html=target)
+        result.seconds = time.perf_counter() - started
+        _append_log(out, result)
+        return result
+    result = RunResult(report.name, period.label, lang, "failed")
     with tempfile.TemporaryDirectory(prefix=f"lab-report-{report.name}-") as tmp:
         executed = Path(tmp) / f"{report.name}.{lang}.ipynb"
+        provenance = Path(tmp) / "inputs.jsonl"
+        previous = os.environ.get(PROVENANCE_ENV)
+        os.environ[PROVENANCE_ENV] = str(provenance)  # the kernel inherits it; lab.load records its inputs
         try:
             pm.execute_notebook(
                 str(report.notebook),
@@ -330,46 +429,121 @@ def run_report(
                 cwd=str(PROJECT_ROOT),
                 progress_bar=False,
                 log_output=False,
+                execution_timeout=report.timeout,
             )
         except pm.PapermillExecutionError as exc:
             result.failed_cell = _source_cell_index(executed, exc.cell_index)
             result.error = f"{exc.ename}: {str(exc.evalue).splitlines()[0] if exc.evalue else ''}"
-        except Exception as exc:  # kernel died, notebook unreadable: report it, keep the last good report
+        except (
+            Exception
+        ) as exc:  # kernel died, timeout, notebook unreadable: report it, keep the last good one
             result.error = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
         else:
-            page = _render_html(executed, f"{report.title.get(lang, report.name)} · {period.label}", lang)
-            atomic_write_text(target, page)
+            record = {
+                "report": report.name,
+                "period": period.label,
+                "language": lang,
+                "fingerprint": fingerprint,
+                "parameters": params,
+                "inputs": _read_inputs(provenance),
+                "lab_version": __version__,
+                "commit": git_commit(),
+                "ran_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+                "html": str(target),
+            }
+            title = f"{report.title.get(lang, report.name)} · {period.label}"
+            atomic_write_text(target, _render_html(executed, title, lang, _provenance_footer(record, lang)))
             with atomic_path(target.with_suffix(".ipynb")) as nb_tmp:
                 shutil.copyfile(executed, nb_tmp)
-            result.ok, result.html = True, target
+            atomic_write_text(record_path, json.dumps(record, ensure_ascii=False, indent=1))
+            result.status, result.html = "ok", target
+        finally:
+            if previous is None:
+                os.environ.pop(PROVENANCE_ENV, None)
+            else:
+                os.environ[PROVENANCE_ENV] = previous
+        if result.status == "failed" and executed.exists():
+            failed = out / period.label / "failed" / f"{report.name}.{lang}.ipynb"
+            with atomic_path(failed) as nb_tmp:
+                shutil.copyfile(executed, nb_tmp)
+            result.html = None
     result.seconds = time.perf_counter() - started
     _append_log(out, result)
     (log.info if result.ok else log.error)(result.summary())
     return result
 
 
+def _run_job(job: tuple[Report, Period, str, Path, bool]) -> RunResult:
+    report, period, lang, out, force = job
+    return run_report(report, period, lang, out, force=force)
+
+
+def read_log(out: Path) -> list[dict[str, Any]]:
+    """Every run recorded in ``runs.jsonl``, oldest first."""
+    path = out / "runs.jsonl"
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
 def write_index(out: Path, schedule: list[Report]) -> Path:
-    """Write ``index.html``: every published report, newest period first, in both languages."""
+    """Write ``index.html``: every period and report, newest first, with its status and links.
+
+    Links are relative, so the index works from the file system and from any static web server.
+    """
     titles = {r.name: r.title for r in schedule}
-    rows = []
-    for page in sorted(out.glob("*/*.html"), key=lambda p: (p.parent.name, p.name), reverse=True):
+    last: dict[tuple[str, str, str], dict[str, Any]] = {}
+    for entry in read_log(out):
+        if entry.get("status") != "skipped":
+            last[(entry["period"], entry["report"], entry["language"])] = entry
+    for page in out.glob("*/*.html"):  # published reports with no log line (e.g. copied in) still count
         name, _, lang = page.stem.rpartition(".")
-        title = titles.get(name, {}).get(lang, name)
+        last.setdefault((page.parent.name, name, lang), {"status": "ok"})
+    rows = []
+    for (period, name, lang), entry in sorted(
+        last.items(), key=lambda kv: (kv[0][0], kv[0][1]), reverse=True
+    ):
+        title = html.escape(titles.get(name, {}).get(lang, name))
+        good = out / period / f"{name}.{lang}.html"
+        link = f'<a href="{period}/{name}.{lang}.html">{title}</a>' if good.exists() else title
+        status = entry.get("status", "ok")
+        note = ""
+        if status == "failed":
+            failed = f"{period}/failed/{name}.{lang}.ipynb"
+            note = f' · <a href="{failed}">notebook</a> · {html.escape(str(entry.get("error") or ""))}'
         rows.append(
-            f'<tr><td>{html.escape(page.parent.name)}</td><td><a href="{page.parent.name}/{page.name}">'
-            f"{html.escape(title)}</a></td><td>{lang}</td></tr>"
+            f"<tr><td>{period}</td><td>{link}</td><td>{lang}</td>"
+            f"<td class='status-{status}'>{status}{note}</td></tr>"
         )
     body = (
         f"<h1>{t('reports_index', 'vi')} / {t('reports_index', 'en')}</h1>"
-        f"<table><tr><th>{t('period', 'vi')}</th><th>Báo cáo / Report</th><th></th></tr>"
-        f"{''.join(rows)}</table>"
-    )
-    page = _PAGE.format(
-        lang="vi", title=t("reports_index", "vi"), css=_CSS, body=body, footer=t("generated_by", "vi")
+        f"<table><tr><th>{t('period', 'vi')} / {t('period', 'en')}</th><th>Báo cáo / Report</th><th></th>"
+        f"<th>Trạng thái / Status</th></tr>{''.join(rows)}</table>"
     )
     target = out / "index.html"
-    atomic_write_text(target, page)
+    atomic_write_text(target, _page(t("reports_index", "vi"), body, t("generated_by", "vi"), "vi"))
     return target
+
+
+def due_reports(schedule: list[Report], out: Path, as_of: date | None = None) -> list[tuple[Report, Period]]:
+    """The reports due on ``as_of``: their last ended period has no good report yet, and its due day has come.
+
+    A nightly ``lab reports run --due`` therefore runs each report once per period, on or after its due day,
+    and catches up after a missed night; a first run makes every report for its latest ended period.
+    """
+    as_of = as_of or as_of_date()
+    due = []
+    for report in schedule:
+        period = default_period(report.cadence, as_of)
+        done = all(_record_path(out, report.name, period.label, lang).exists() for lang in report.languages)
+        if not done and becomes_due(period, report.due_day) <= _clamped(as_of):
+            due.append((report, period))
+    return due
+
+
+def _clamped(as_of: date) -> date:
+    demo_end = _demo_window_end()
+    return min(as_of, demo_end + timedelta(days=1)) if demo_end else as_of
 
 
 def run(
@@ -379,9 +553,11 @@ def run(
     out: Path | None = None,
     *,
     due_only: bool = False,
+    force: bool = False,
     schedule_path: str | Path | None = None,
+    workers: int | None = None,
 ) -> list[RunResult]:
-    """Run scheduled reports.
+    """Run scheduled reports (independent reports in parallel) and rewrite the index.
 
     Parameters
     ----------
@@ -394,22 +570,34 @@ def run(
     out
         The reports folder (default ``reports/`` of the project).
     due_only
-        Only the reports due today (:func:`is_due`), for a nightly ``lab reports run --due``.
+        Only the reports that are due (:func:`due_reports`).
+    force
+        Run even when nothing changed since the last good run.
+    workers
+        Parallel runs (default: the number of cores, at most 2 here).
     """
     schedule = load_schedule(schedule_path)
     out = out or PROJECT_ROOT / "reports"
     known = {r.name for r in schedule}
     if names and (unknown := [n for n in names if n not in known]):
         raise ReportError(f"unknown report(s) {', '.join(unknown)}; scheduled: {', '.join(sorted(known))}")
-    today = as_of_date()
-    results = []
-    for report in schedule:
-        if names and report.name not in names:
-            continue
-        if due_only and not is_due(report.cadence, report.due_day, today):
-            continue
-        per = Period.parse(period) if period else default_period(report.cadence, today)
-        for lang in languages or report.languages:
-            results.append(run_report(report, per, lang, out))
+    chosen = [r for r in schedule if not names or r.name in names]
+    if due_only and period:
+        raise ReportError("--due picks each report's own period: give --due or --period, not both")
+    if due_only:
+        plan = due_reports(chosen, out)
+    else:
+        plan = [(r, Period.parse(period) if period else default_period(r.cadence)) for r in chosen]
+    jobs = [(r, p, lang, out, force) for r, p in plan for lang in (languages or r.languages)]
+    workers = max(1, min(workers or os.cpu_count() or 1, 2, len(jobs) or 1))
+    if workers == 1:
+        results = [_run_job(job) for job in jobs]
+    else:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        # spawn, not fork: the parent may hold polars/zmq threads that a fork would copy half-way
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+            results = list(pool.map(_run_job, jobs))
     write_index(out, schedule)
     return results

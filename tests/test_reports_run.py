@@ -138,3 +138,92 @@ def test_rendered_report_shows_in_chromium_offline(env: None, tmp_path: Path, pa
     box = page.locator("svg").first.bounding_box()
     assert box is not None and box["width"] > 300 and box["height"] > 50
     assert outside == []
+
+
+def test_provenance_footer_and_skipping_an_unchanged_run(env: None, tmp_path: Path, demo: Path) -> None:
+    out = tmp_path / "reports"
+    (first,) = reports.run(names=["catalog-overview"], period="2026-10", languages=["vi"], out=out)
+    assert first.status == "ok"
+    page = first.html.read_text(encoding="utf-8")
+    record = json.loads((out / "2026-10" / "catalog-overview.vi.json").read_text(encoding="utf-8"))
+    (used,) = [i for i in record["inputs"] if i["dataset"] == "portal-datasets"]
+    assert used["sha256"][:12] in page and "portal-datasets" in page
+    assert "top=12" in page and "lab 0.1.0" in page
+    before = first.html.read_bytes()
+    (second,) = reports.run(names=["catalog-overview"], period="2026-10", languages=["vi"], out=out)
+    assert second.status == "skipped" and second.seconds < 5
+    assert first.html.read_bytes() == before
+    # an input that changes makes the report run again
+    listing = demo / "catalog" / "portal_datasets.csv"
+    original = listing.read_bytes()
+    try:
+        listing.write_bytes(original.replace(b"\n", b"\r\n", 1))
+        (third,) = reports.run(names=["catalog-overview"], period="2026-10", languages=["vi"], out=out)
+        assert third.status == "ok"
+    finally:
+        listing.write_bytes(original)
+    (forced,) = reports.run(
+        names=["catalog-overview"], period="2026-10", languages=["vi"], out=out, force=True
+    )
+    assert forced.status == "ok"
+
+
+def test_failed_run_keeps_its_notebook_and_the_cli_exits_non_zero(
+    env: None, tmp_path: Path, root: Path, jupyter_env: dict[str, str]
+) -> None:
+    import subprocess
+    import sys
+
+    out = tmp_path / "reports"
+    schedule = _failing_schedule(tmp_path, root)
+    (result,) = reports.run(period="2026-10", out=out, schedule_path=schedule)
+    assert result.status == "failed" and result.html is None
+    assert (out / "2026-10" / "failed" / "catalog-overview.vi.ipynb").exists()
+    index = (out / "index.html").read_text(encoding="utf-8")
+    assert "failed" in index and "the portal export is missing" in index
+    log = subprocess.run(
+        [sys.executable, "-m", "lab", "reports", "log", "--failed", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        env=jupyter_env,
+    )
+    assert log.returncode == 0 and "cell 3: RuntimeError: the portal export is missing" in log.stdout
+
+
+def test_due_reports_catch_up_once_per_period(env: None, tmp_path: Path) -> None:
+    from datetime import date
+
+    schedule = reports.load_schedule()
+    out = tmp_path / "reports"
+    due = reports.due_reports(schedule, out, as_of=date(2026, 11, 27))
+    assert ("catalog-overview", "2026-10") in {(r.name, p.label) for r, p in due}
+    for lang in ("vi", "en"):
+        record = out / "2026-10" / f"catalog-overview.{lang}.json"
+        record.parent.mkdir(parents=True, exist_ok=True)
+        record.write_text("{}", encoding="utf-8")
+    due = reports.due_reports(schedule, out, as_of=date(2026, 11, 27))
+    assert "catalog-overview" not in {r.name for r, _ in due}
+
+
+def test_killing_the_runner_leaves_the_old_report(
+    env: None, tmp_path: Path, jupyter_env: dict[str, str]
+) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "reports"
+    good = out / "2026-10" / "catalog-overview.vi.html"
+    good.parent.mkdir(parents=True)
+    good.write_text("<html>last good report</html>", encoding="utf-8")
+    cmd = [sys.executable, "-m", "lab", "reports", "run", "catalog-overview", "--period", "2026-10"]
+    cmd += ["--lang", "vi", "--out", str(out), "--force"]
+    with subprocess.Popen(cmd, env={**os.environ}, start_new_session=True) as proc:
+        time.sleep(4)  # the kernel is running the notebook now
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+    text = good.read_text(encoding="utf-8")
+    assert text == "<html>last good report</html>" or "Tổng quan danh mục dữ liệu" in text
+    assert not [p for p in out.rglob("*") if p.name.endswith(".part")]

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from lab.errors import ReportError
-from lab.reports import Period, check_parameters, is_due, notebook_parameters
+from lab.reports import Period, becomes_due, check_parameters, notebook_parameters
 
 
 def test_periods_parse_and_end_inclusive() -> None:
@@ -35,10 +35,9 @@ def test_last_ended_period(cadence: str, as_of: date, label: str) -> None:
 
 
 def test_due_days() -> None:
-    assert is_due("monthly", 1, date(2026, 3, 1))
-    assert not is_due("monthly", 1, date(2026, 3, 2))
-    assert is_due("quarterly", 2, date(2026, 4, 2)) and not is_due("quarterly", 2, date(2026, 5, 2))
-    assert is_due("yearly", 1, date(2027, 1, 1)) and not is_due("yearly", 1, date(2027, 2, 1))
+    assert becomes_due(Period.parse("2026-02"), 1) == date(2026, 3, 1)
+    assert becomes_due(Period.parse("2026-Q1"), 5) == date(2026, 4, 5)
+    assert becomes_due(Period.parse("2025"), 1) == date(2026, 1, 1)
 
 
 def _notebook(tmp_path: Path, source: str) -> Path:
