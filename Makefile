@@ -26,7 +26,7 @@ $(VENV)/.installed-dev: pyproject.toml uv.lock | $(UV)
 	$(UV) sync --frozen --inexact --extra dev --python $(BIN)/python
 	@touch $@ $(VENV)/.installed-main
 
-.PHONY: help install install-dev chromium demo reports test lint bench app lock clean
+.PHONY: help install install-dev chromium demo reports test lint bench app lab lab-vi lock clean
 
 help: ## List the tasks
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -61,6 +61,13 @@ bench: install-dev ## Benchmarks: ratios against a baseline measured in the same
 
 app: demo ## Serve the Voilà apps on 127.0.0.1 (PORT=8866)
 	LAB_DEMO=$(DEMO_DIR) $(LAB) apps serve --port $${PORT:-8866}
+
+lab: install ## JupyterLab on 127.0.0.1 with a token, on the project kernel (PORT=8888, LAB_TOKEN=...)
+	$(BIN)/python -m lab.workbench
+
+lab-vi: install ## make lab, with JupyterLab's Vietnamese language pack
+	$(UV) sync --frozen --inexact --extra vi --python $(BIN)/python
+	$(BIN)/python -m lab.workbench
 
 lock: ## Re-resolve uv.lock after editing pyproject.toml
 	$(UV) lock
