@@ -26,7 +26,7 @@ $(VENV)/.installed-dev: pyproject.toml uv.lock | $(UV)
 	$(UV) sync --frozen --inexact --extra dev --python $(BIN)/python
 	@touch $@ $(VENV)/.installed-main
 
-.PHONY: help install install-dev chromium demo reports test lint bench app lab lab-vi lock clean
+.PHONY: help install install-dev chromium demo reports test lint bench app lab lab-vi docs lock clean
 
 help: ## List the tasks
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -68,6 +68,10 @@ lab: install ## JupyterLab on 127.0.0.1 with a token, on the project kernel (POR
 lab-vi: install ## make lab, with JupyterLab's Vietnamese language pack
 	$(UV) sync --frozen --inexact --extra vi --python $(BIN)/python
 	$(BIN)/python -m lab.workbench
+
+docs: install-dev ## Reference docs (generated CLI and catalog pages, API from docstrings) into site/
+	$(BIN)/python -m lab.docs_gen docs
+	$(BIN)/mkdocs build --strict
 
 lock: ## Re-resolve uv.lock after editing pyproject.toml
 	$(UV) lock

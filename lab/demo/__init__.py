@@ -1,5 +1,7 @@
 """The demo portal: a seeded, deterministic, clearly synthetic copy of what the Đà Nẵng portal produces.
 
+Examples
+--------
 >>> from lab.demo import generate
 >>> manifest = generate(Path("data/demo"), scale=0.01, seed=2017)   # doctest: +SKIP
 >>> manifest["totals"]["visits"]                                     # doctest: +SKIP
