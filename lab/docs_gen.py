@@ -38,7 +38,7 @@ def cli_markdown() -> str:
         "# Command line reference",
         "",
         "Generated from the argument parser (`lab/cli.py` and the packages' `cli.py` modules).",
-        "Exit codes: 0 ok, 2 bad input or usage (one line naming the dataset, file and cause), 1 anything else.",
+        "Exit codes: 0 ok, 2 bad input or usage (one line: dataset, file, cause), 1 anything else.",
         "",
     ]
     for name, parser, summary in _commands(build_parser(), "lab"):

@@ -1,4 +1,4 @@
-"""`make docs`: the generated reference covers every command and catalog field; mkdocs builds with no warning."""
+"""`make docs`: the reference covers every command and catalog field; mkdocs builds with no warning."""
 
 from __future__ import annotations
 
