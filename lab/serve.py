@@ -1,7 +1,10 @@
 """Serving the public Voilà apps (``lab apps serve``, ``make app``).
 
 Voilà runs in directory mode over ``notebooks/apps`` on 127.0.0.1 with sources stripped, tracebacks
-hidden and idle kernels culled (kernels of closed tabs are not shut down otherwise, voila issue 1458).
+hidden, a file allowlist limited to static assets, preheated kernels, a cap on live kernels (each page
+view is a kernel of ~200 MB) and idle kernels culled (kernels of closed tabs are not shut down
+otherwise, voila issue 1458). Visitors cannot run code: Voilà drops ``execute_request`` messages from
+the browser (tests/test_apps_voila.py proves it).
 """
 
 from __future__ import annotations
@@ -11,6 +14,10 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+
+from jupyter_server.services.kernels.kernelmanager import AsyncMappingKernelManager
+from tornado import web
+from traitlets import Int
 
 from lab.errors import LabError
 
@@ -29,8 +36,36 @@ def voila_env(base: dict[str, str] | None = None) -> dict[str, str]:
     return env
 
 
-def voila_command(port: int, host: str = "127.0.0.1", apps_dir: Path = APPS_DIR) -> list[str]:
-    """The Voilà command line the lab serves its apps with."""
+MAX_KERNELS = 12  # live kernels at most: ~200 MB each, 2 cores here
+CULL_INTERVAL = 60  # seconds between checks for idle kernels
+CULL_IDLE_TIMEOUT = 300  # seconds a kernel may stay idle (e.g. a closed tab) before it is shut down
+
+
+class CappedKernelManager(AsyncMappingKernelManager):
+    """A kernel manager that refuses new kernels beyond ``max_kernels`` (503: try again shortly)."""
+
+    max_kernels = Int(MAX_KERNELS, config=True, help="Live kernels at most; more visitors get a 503.")
+
+    async def start_kernel(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        """Start a kernel unless the cap is reached."""
+        if kwargs.get("kernel_id") is None and len(self.list_kernel_ids()) >= self.max_kernels:
+            self.log.warning("kernel cap %d reached: refusing a new kernel", self.max_kernels)
+            raise web.HTTPError(503, "Too many visitors right now, please try again in a minute.")
+        return await super().start_kernel(*args, **kwargs)
+
+
+def voila_command(
+    port: int,
+    host: str = "127.0.0.1",
+    apps_dir: Path = APPS_DIR,
+    *,
+    preheat: bool = True,
+    max_kernels: int = MAX_KERNELS,
+    cull_interval: int = CULL_INTERVAL,
+    cull_idle_timeout: int = CULL_IDLE_TIMEOUT,
+    base_url: str = "/",
+) -> list[str]:
+    """The Voilà command line the lab serves its apps with (``base_url`` for a reverse proxy prefix)."""
     return [
         sys.executable,
         "-m",
@@ -43,8 +78,13 @@ def voila_command(port: int, host: str = "127.0.0.1", apps_dir: Path = APPS_DIR)
         "--strip_sources=True",
         "--show_tracebacks=False",
         "--VoilaConfiguration.file_allowlist=['.*\\.(css|js|png|svg|woff2?)']",
-        "--MappingKernelManager.cull_interval=60",
-        "--MappingKernelManager.cull_idle_timeout=300",
+        f"--Voila.base_url={base_url}",
+        f"--preheat_kernel={preheat}",
+        "--pool_size=1",
+        "--VoilaConfiguration.multi_kernel_manager_class=lab.serve.CappedKernelManager",
+        f"--CappedKernelManager.max_kernels={max_kernels}",
+        f"--MappingKernelManager.cull_interval={cull_interval}",
+        f"--MappingKernelManager.cull_idle_timeout={cull_idle_timeout}",
         "--MappingKernelManager.cull_connected=True",
     ]
 

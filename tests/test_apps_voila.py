@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import subprocess
 import time
@@ -22,13 +23,12 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def voila_url(jupyter_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+@contextlib.contextmanager
+def _voila(env: dict[str, str], log: Path, **options: object) -> Iterator[tuple[str, subprocess.Popen]]:
     port = _free_port()
-    log = tmp_path_factory.mktemp("voila") / "voila.log"
     with open(log, "wb") as out:
         proc = subprocess.Popen(
-            voila_command(port), env=voila_env(jupyter_env), stdout=out, stderr=subprocess.STDOUT
+            voila_command(port, **options), env=voila_env(env), stdout=out, stderr=subprocess.STDOUT
         )
         try:
             deadline = time.monotonic() + 90
@@ -41,13 +41,42 @@ def voila_url(jupyter_env: dict[str, str], tmp_path_factory: pytest.TempPathFact
                 time.sleep(0.3)
             else:
                 pytest.fail("voila did not listen within 90 s")
-            yield f"http://127.0.0.1:{port}"
+            yield f"http://127.0.0.1:{port}", proc
         finally:
             proc.terminate()
             try:
                 proc.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 proc.kill()
+
+
+@pytest.fixture(scope="module")
+def voila_url(jupyter_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with _voila(jupyter_env, tmp_path_factory.mktemp("voila") / "voila.log") as (url, _):
+        yield url
+
+
+def _kernels_of(proc: subprocess.Popen) -> list[int]:
+    """The ipykernel processes started by a server process (read from /proc)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            cmdline = (stat.parent / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if int(fields[1]) == proc.pid and b"ipykernel" in cmdline:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def _wait_for(predicate, seconds: float) -> bool:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.5)
+    return predicate()
 
 
 @pytest.fixture
@@ -94,3 +123,89 @@ def test_sources_are_stripped_and_only_apps_are_listed(voila_url: str, offline_p
     listed = [text.strip() for text in items.all_inner_texts()]
     apps = sorted(p.name for p in (root / "notebooks" / "apps").glob("*.ipynb"))
     assert listed == apps  # the tree lists the apps and nothing else (no .py, no data)
+
+
+def test_visitors_cannot_execute_code(voila_url: str, tmp_path: Path) -> None:
+    """An execute_request sent over the kernel websocket is dropped by Voilà: the code never runs."""
+    import asyncio
+    import json
+    import re
+    import urllib.request
+    import uuid
+
+    from tornado.websocket import websocket_connect
+
+    with urllib.request.urlopen(f"{voila_url}/voila/render/catalog.ipynb", timeout=120) as page:
+        html = page.read().decode("utf-8")
+    kernel_id = re.search(r'"kernelId":\s*"([0-9a-f-]{36})"', html).group(1)
+    marker = tmp_path / "pwned.txt"
+
+    async def attack() -> list[str]:
+        ws = await websocket_connect(f"{voila_url.replace('http', 'ws')}/api/kernels/{kernel_id}/channels")
+        msg_id = uuid.uuid4().hex
+        await ws.write_message(
+            json.dumps(
+                {
+                    "header": {
+                        "msg_id": msg_id,
+                        "msg_type": "execute_request",
+                        "username": "visitor",
+                        "session": uuid.uuid4().hex,
+                        "date": "2026-01-01T00:00:00Z",
+                        "version": "5.3",
+                    },
+                    "parent_header": {},
+                    "metadata": {},
+                    "channel": "shell",
+                    "buffers": [],
+                    "content": {
+                        "code": f"open({str(marker)!r}, 'w').write('pwned')",
+                        "silent": False,
+                        "store_history": False,
+                        "user_expressions": {},
+                        "allow_stdin": False,
+                    },
+                }
+            )
+        )
+        replies = []
+        with contextlib.suppress(asyncio.TimeoutError):
+            while True:
+                message = await asyncio.wait_for(ws.read_message(), timeout=5)
+                if message is None:
+                    break
+                if isinstance(message, str) and msg_id in message:
+                    replies.append(json.loads(message)["header"]["msg_type"])
+        ws.close()
+        return replies
+
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as pool:  # playwright's sync API owns this thread's event loop
+        replies = pool.submit(asyncio.run, attack()).result()
+    assert not marker.exists()
+    assert "execute_reply" not in replies and "execute_result" not in replies
+
+
+def test_kernels_are_capped_and_closed_tabs_are_culled(
+    jupyter_env: dict[str, str],
+    tmp_path: Path,
+    browser,  # type: ignore[no-untyped-def]
+) -> None:
+    import urllib.error
+    import urllib.request
+
+    options = {"preheat": False, "max_kernels": 2, "cull_interval": 1, "cull_idle_timeout": 4}
+    with _voila(jupyter_env, tmp_path / "voila.log", **options) as (url, proc):
+        render = f"{url}/voila/render/catalog.ipynb"
+        pages = [browser.new_page() for _ in range(2)]
+        for page in pages:
+            page.goto(render, timeout=120_000)
+            expect(page.locator(".lab-table")).to_be_visible(timeout=120_000)
+        assert len(_kernels_of(proc)) == 2
+        with pytest.raises(urllib.error.HTTPError) as refused:  # a third visitor over the cap
+            urllib.request.urlopen(render, timeout=120)
+        assert refused.value.code == 503
+        for page in pages:
+            page.close()
+        assert _wait_for(lambda: not _kernels_of(proc), 30), "kernels of closed tabs were not culled"
