@@ -31,21 +31,23 @@ def _as_catalog(catalog: Catalog | str | Path | None) -> Catalog:
 
 
 def _source_distribution(dist: Distribution, source: str | Path) -> Distribution:
-    """The distribution ``dist`` re-pointed at another file or URL, read the same way."""
+    """The distribution ``dist`` re-pointed at another file or URL, read the same way.
+
+    Its checksum, size and declared encoding belonged to the catalog's file, so they are dropped: the
+    other file's encoding is detected.
+    """
     text = str(source)
-    if text.startswith(("http://", "https://", "file://")):
-        return replace(
-            dist, download_url=text, path=None, demo=None, mirror=None, ckan=None, sha256=None, byte_size=None
-        )
+    remote = text.startswith(("http://", "https://", "file://"))
     return replace(
         dist,
-        path=str(Path(text).resolve()),
-        download_url=None,
+        download_url=text if remote else None,
+        path=None if remote else str(Path(text).resolve()),
         demo=None,
         mirror=None,
         ckan=None,
         sha256=None,
         byte_size=None,
+        encoding=None,
     )
 
 

@@ -265,3 +265,29 @@ def match_places(
     if n_missing:
         log.debug("match_places: %d of %d names without a unique candidate", n_missing, out.height)
     return out.select("name", "candidate", "key", "ambiguous")
+
+
+_TONE_MARKS = "\u0300\u0301\u0303\u0309\u0323"  # grave, acute, tilde, hook above, dot below
+
+
+def encode_windows_1258(text: str) -> bytes:
+    """Encode text the way Windows-1258 exports write Vietnamese: base letters precomposed, tones combining.
+
+    Windows-1258 has code points for â, ă, ê, ô, ơ, ư, đ but not for toned letters, so "ẵ" is written
+    "ă" + U+0303. Use it to produce files for legacy systems (and test data for the CSV reader, which
+    detects Windows-1258 and normalises it back to NFC).
+
+    Examples
+    --------
+    >>> encode_windows_1258("Đà Nẵng")
+    b'\\xd0\\xe0 N\\xe3\\xdeng'
+    """
+    out = bytearray()
+    for ch in unicodedata.normalize("NFC", text):
+        try:
+            out += ch.encode("cp1258")
+        except UnicodeEncodeError:
+            parts = unicodedata.normalize("NFD", ch)
+            base = unicodedata.normalize("NFC", "".join(c for c in parts if c not in _TONE_MARKS))
+            out += (base + "".join(c for c in parts if c in _TONE_MARKS)).encode("cp1258")
+    return bytes(out)

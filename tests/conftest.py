@@ -72,3 +72,21 @@ def jupyter_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
         "IPYTHONDIR": str(home / ".ipython"),
         "JUPYTER_PLATFORM_DIRS": "1",
     }
+
+
+@pytest.fixture(scope="session")
+def demo_portal(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny demo portal (synthetic), generated once per test session; point LAB_DEMO at it."""
+    from lab import demo
+
+    out = tmp_path_factory.mktemp("demo") / "portal"
+    demo.generate(out, scale=0.002, seed=7)
+    return out
+
+
+@pytest.fixture
+def kernel_env(monkeypatch: pytest.MonkeyPatch, demo_portal: Path, jupyter_env: dict[str, str]) -> None:
+    """Run kernels (papermill, Voilà) with a throw-away Jupyter home over the session's demo portal."""
+    for key in ("HOME", "JUPYTER_CONFIG_DIR", "JUPYTER_RUNTIME_DIR", "IPYTHONDIR", "JUPYTER_PLATFORM_DIRS"):
+        monkeypatch.setenv(key, jupyter_env[key])
+    monkeypatch.setenv("LAB_DEMO", str(demo_portal))

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import codecs
 import io
-import unicodedata
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -32,25 +31,13 @@ from lab.errors import (
     SchemaError,
     TruncatedFileError,
 )
+from lab.text import encode_windows_1258
 
 BAD = Path(__file__).resolve().parent / "data" / "bad"
-TONES = "\u0300\u0301\u0303\u0309\u0323"
-
-
-def _cp1258(text: str) -> bytes:
-    out = bytearray()
-    for ch in unicodedata.normalize("NFC", text):
-        try:
-            out += ch.encode("cp1258")
-        except UnicodeEncodeError:
-            parts = unicodedata.normalize("NFD", ch)
-            base = unicodedata.normalize("NFC", "".join(c for c in parts if c not in TONES))
-            out += (base + "".join(c for c in parts if c in TONES)).encode("cp1258")
-    return bytes(out)
 
 
 def _wrong_encoding() -> bytes:
-    return _cp1258("ma_xa,ten_xa\n20194,Phường Hải Vân\n20200,Phường Hòa Khánh\n")
+    return encode_windows_1258("ma_xa,ten_xa\n20194,Phường Hải Vân\n20200,Phường Hòa Khánh\n")
 
 
 def _undecodable() -> bytes:

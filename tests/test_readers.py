@@ -18,21 +18,7 @@ from lab import readers
 from lab.catalog import Column, Dataset, Distribution, Spatial, TableSchema, vocabularies
 from lab.errors import CoordinateError, CRSError, EncodingError, ReadError, TruncatedFileError
 from lab.readers.encoding import detect
-
-TONES = "\u0300\u0301\u0303\u0309\u0323"
-
-
-def to_cp1258(text: str) -> bytes:
-    """Encode like a Windows-1258 export: base letters precomposed, tone marks combining."""
-    out = bytearray()
-    for ch in unicodedata.normalize("NFC", text):
-        try:
-            out += ch.encode("cp1258")
-        except UnicodeEncodeError:
-            parts = unicodedata.normalize("NFD", ch)
-            base = unicodedata.normalize("NFC", "".join(c for c in parts if c not in TONES))
-            out += (base + "".join(c for c in parts if c in TONES)).encode("cp1258")
-    return bytes(out)
+from lab.text import encode_windows_1258
 
 
 def make(
@@ -107,7 +93,7 @@ def test_missing_file(tmp_path: Path) -> None:
         (lambda t: codecs.BOM_UTF16_BE + t.encode("utf-16-be"), "utf-16"),
         (lambda t: t.encode("utf-16-le"), "utf-16-le"),
         (lambda t: t.encode("utf-16-be"), "utf-16-be"),
-        (to_cp1258, "cp1258"),
+        (encode_windows_1258, "cp1258"),
         (lambda t: unicodedata.normalize("NFD", t).encode("utf-8"), "utf-8"),
     ],
 )
@@ -123,7 +109,7 @@ def test_csv_encodings_are_detected(tmp_path: Path, encoder: Any, codec: str) ->
 
 def test_declared_encoding_is_honoured(tmp_path: Path) -> None:
     f = tmp_path / "cp.csv"
-    f.write_bytes(to_cp1258(CSV_TEXT))
+    f.write_bytes(encode_windows_1258(CSV_TEXT))
     df = read(f, encoding="windows-1258")
     assert df["ten"][0] == "Phường Hòa Hiệp Bắc"
     with pytest.raises(EncodingError, match="looks like Windows-1258"):
@@ -253,7 +239,7 @@ def test_parquet_roundtrip(tmp_path: Path) -> None:
 
 def test_raw_lines(tmp_path: Path) -> None:
     f = tmp_path / "a.log"
-    f.write_bytes(to_cp1258("GET /dữ-liệu 200\r\nGET /x 404\r\n"))
+    f.write_bytes(encode_windows_1258("GET /dữ-liệu 200\r\nGET /x 404\r\n"))
     df = read(f, "LOG")
     assert df.columns == ["line"]
     assert df["line"].to_list() == ["GET /dữ-liệu 200", "GET /x 404"]

@@ -17,20 +17,14 @@ from lab.errors import ReportError
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from lab import demo as demo_portal
-
-    out = tmp_path_factory.mktemp("demo") / "portal"
-    demo_portal.generate(out, scale=0.002, seed=7)
-    return out
+@pytest.fixture
+def env(kernel_env: None) -> None:
+    """Kernels run over the session's tiny demo portal (see conftest)."""
 
 
 @pytest.fixture
-def env(monkeypatch: pytest.MonkeyPatch, demo: Path, jupyter_env: dict[str, str]) -> None:
-    for key in ("HOME", "JUPYTER_CONFIG_DIR", "JUPYTER_RUNTIME_DIR", "IPYTHONDIR", "JUPYTER_PLATFORM_DIRS"):
-        monkeypatch.setenv(key, jupyter_env[key])
-    monkeypatch.setenv("LAB_DEMO", str(demo))
+def demo(demo_portal: Path) -> Path:
+    return demo_portal
 
 
 def test_catalog_overview_renders_in_both_languages(env: None, tmp_path: Path) -> None:
