@@ -195,7 +195,7 @@ def test_kernels_are_capped_and_closed_tabs_are_culled(
     import urllib.error
     import urllib.request
 
-    options = {"preheat": False, "max_kernels": 2, "cull_interval": 1, "cull_idle_timeout": 4}
+    options = {"preheat": False, "max_kernels": 2, "cull_interval": 2, "cull_idle_timeout": 20}
     with _voila(jupyter_env, tmp_path / "voila.log", **options) as (url, proc):
         render = f"{url}/voila/render/catalog.ipynb"
         pages = [browser.new_page() for _ in range(2)]
@@ -206,6 +206,7 @@ def test_kernels_are_capped_and_closed_tabs_are_culled(
         with pytest.raises(urllib.error.HTTPError) as refused:  # a third visitor over the cap
             urllib.request.urlopen(render, timeout=120)
         assert refused.value.code == 503
+        refused.value.close()
         for page in pages:
             page.close()
-        assert _wait_for(lambda: not _kernels_of(proc), 30), "kernels of closed tabs were not culled"
+        assert _wait_for(lambda: not _kernels_of(proc), 60), "kernels of closed tabs were not culled"

@@ -65,6 +65,7 @@ def test_binds_loopback_only_and_wants_the_token(jupyterlab: str) -> None:
     with pytest.raises(urllib.error.HTTPError) as denied:
         urllib.request.urlopen(f"{jupyterlab}/api/contents", timeout=10)
     assert denied.value.code == 403
+    denied.value.close()
     with urllib.request.urlopen(f"{jupyterlab}/api/contents?token={TOKEN}", timeout=10) as ok:
         assert ok.status == 200
     cmd = " ".join(jupyterlab_command(port, TOKEN))

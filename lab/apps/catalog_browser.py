@@ -11,6 +11,7 @@ import logging
 import ipywidgets as widgets
 import polars as pl
 
+from lab.apps.base import App, allowed, bounded_text
 from lab.catalog import Catalog
 from lab.charts import escape_expr
 from lab.i18n import t
@@ -29,10 +30,6 @@ _UI = {
     "demo": {"vi": "Dữ liệu mẫu", "en": "Demo data"},
     "count": {"vi": "{n} tập dữ liệu", "en": "{n} datasets"},
     "columns": {"vi": ("Mã", "Tên", "Cơ quan", "Giấy phép"), "en": ("Id", "Title", "Publisher", "Licence")},
-    "error": {
-        "vi": "Không hiển thị được kết quả. Vui lòng thử lại.",
-        "en": "Could not show the results. Please try again.",
-    },
 }
 
 
@@ -56,49 +53,42 @@ def filter_table(table: pl.DataFrame, query: str, kind: str) -> pl.DataFrame:
     return out
 
 
-class CatalogBrowser:
+class CatalogBrowser(App):
     """The catalog browser app: a language switch, a search box, a kind filter and a table."""
 
+    KINDS = ("all", "real", "demo")
+
     def __init__(self, catalog: Catalog, lang: str = "vi") -> None:
+        super().__init__(lang)
         self.catalog = catalog
-        self.language = widgets.ToggleButtons(options=[("Tiếng Việt", "vi"), ("English", "en")], value=lang)
-        self.query = widgets.Text(placeholder=_UI["search"][lang], continuous_update=True)
-        self.kind = widgets.Dropdown(options=self._kind_options(lang), value="all")
+        self.query = widgets.Text(placeholder=_UI["search"][self.lang], continuous_update=True)
+        self.kind = widgets.Dropdown(options=self._kind_options(self.lang), value="all")
         self.count = widgets.HTML()
         self.table = widgets.HTML()
-        for w in (self.language, self.query, self.kind):
-            w.observe(self._changed, names="value")
+        self.observe(self.query, self.kind)
         self.widget = widgets.VBox(
-            [self.language, widgets.HBox([self.query, self.kind]), self.count, self.table]
+            [self.language, widgets.HBox([self.query, self.kind]), self.count, self.table, self.message]
         )
         self.widget.add_class("lab-catalog-browser")
-        self.render()
+        self.safely(self.render)()
 
-    @staticmethod
-    def _kind_options(lang: str) -> list[tuple[str, str]]:
-        return [(_UI[k][lang], k) for k in ("all", "real", "demo")]
-
-    def _changed(self, change: dict) -> None:
-        if change["owner"] is self.language:
-            lang = self.language.value
-            self.query.placeholder = _UI["search"][lang]
-            kind = self.kind.value
-            self.kind.options = self._kind_options(lang)
-            self.kind.value = kind
-        self.render()
+    @classmethod
+    def _kind_options(cls, lang: str) -> list[tuple[str, str]]:
+        return [(_UI[k][lang], k) for k in cls.KINDS]
 
     def render(self) -> None:
-        """Redraw the table; on any failure show a plain message, never a traceback."""
-        lang = self.language.value if self.language.value in ("vi", "en") else "vi"
-        try:
-            rows = filter_table(
-                catalog_table(self.catalog, lang), str(self.query.value or ""), self.kind.value
-            )
-            self.count.value = f"<b>{_UI['count'][lang].format(n=rows.height)}</b>"
-            self.table.value = self._table_html(rows, lang)
-        except Exception:  # a visitor must never see a traceback; the log keeps it
-            log.exception("catalog browser failed to render")
-            self.table.value = f"<p>{_UI['error'][lang]}</p>"
+        """Redraw the table from the (checked) search text and kind, in the visitor's language."""
+        lang = self.lang
+        self.query.placeholder = _UI["search"][lang]
+        kind = allowed(self.kind.value, self.KINDS, "all")
+        if self.kind.options != tuple(self._kind_options(lang)):
+            self.kind.options = self._kind_options(lang)
+            self.kind.value = kind
+        rows = filter_table(
+            catalog_table(self.catalog, lang), bounded_text(self.query.value, MAX_QUERY), kind
+        )
+        self.count.value = f"<b>{_UI['count'][lang].format(n=rows.height)}</b>"
+        self.table.value = self._table_html(rows, lang)
 
     @staticmethod
     def _table_html(rows: pl.DataFrame, lang: str) -> str:

@@ -1,0 +1,88 @@
+"""What every public app shares: a language switch, untrusted-input checks, plain error messages.
+
+A visitor can send any value over the widget channel, whatever the widget shows: every value is checked
+against what the app offers before it is used (:func:`allowed`, :func:`bounded_text`), and a failure
+inside a callback shows a plain message in the visitor's language, never a traceback (the log keeps it).
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+import ipywidgets as widgets
+
+from lab.i18n import LANGUAGES
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+ERROR_MESSAGE = {
+    "vi": "Không hiển thị được kết quả. Vui lòng thử lại.",
+    "en": "Could not show the results. Please try again.",
+}
+
+
+def allowed(value: Any, options: Sequence[T], default: T) -> T:
+    """``value`` if it is one of ``options``, else ``default`` (a forged widget value is ignored)."""
+    return value if value in options else default
+
+
+def bounded_text(value: Any, limit: int = 100) -> str:
+    """A visitor's text input as a string of at most ``limit`` characters, control characters removed."""
+    text = value if isinstance(value, str) else ""
+    return "".join(ch for ch in text[:limit] if ch.isprintable())
+
+
+def language_switch(lang: str = "vi") -> widgets.ToggleButtons:
+    """The Tiếng Việt / English switch every app shows first."""
+    return widgets.ToggleButtons(
+        options=[("Tiếng Việt", "vi"), ("English", "en")], value=allowed(lang, LANGUAGES, "vi")
+    )
+
+
+class App:
+    """Base of the public apps: ``self.language``, ``self.widget``, and :meth:`safely` for callbacks.
+
+    Subclasses build their widgets, call :meth:`observe` on each input and implement :meth:`render`.
+    """
+
+    def __init__(self, lang: str = "vi") -> None:
+        self.language = language_switch(lang)
+        self.message = widgets.HTML()
+        self.language.observe(self._on_change, names="value")
+
+    @property
+    def lang(self) -> str:
+        """The visitor's language, checked."""
+        return allowed(self.language.value, LANGUAGES, "vi")
+
+    def observe(self, *inputs: widgets.Widget) -> None:
+        """Re-render when any of ``inputs`` changes."""
+        for w in inputs:
+            w.observe(self._on_change, names="value")
+
+    def _on_change(self, change: dict) -> None:
+        self.safely(self.render)()
+
+    def safely(self, fn: Callable[..., Any]) -> Callable[..., Any]:
+        """Wrap a callback: on any exception, log it and show a plain message instead of a traceback."""
+
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            try:
+                self.message.value = ""
+                return fn(*args, **kwargs)
+            except Exception:  # a visitor must never see a traceback; the server log keeps it
+                log.exception("%s failed", type(self).__name__)
+                self.message.value = f"<p class='lab-error'>{ERROR_MESSAGE[self.lang]}</p>"
+                return None
+
+        return wrapper
+
+    def render(self) -> None:
+        """Redraw the app from its (checked) inputs."""
+        raise NotImplementedError
