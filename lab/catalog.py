@@ -80,6 +80,7 @@ class Distribution:
     demo: str | None = None
     mirror: str | None = None
     ckan: dict[str, Any] | None = None
+    portal: dict[str, Any] | None = None
     media_type: str | None = None
     encoding: str | None = None
     sha256: str | None = None
@@ -97,6 +98,8 @@ class Distribution:
                 return loc.rstrip("/").rsplit("/", 1)[-1]
         if self.ckan:
             return f"ckan:{self.ckan.get('package')}"
+        if self.portal:
+            return f"portal:{self.portal.get('id')}"
         return "(no location)"
 
 
@@ -351,9 +354,9 @@ def _distribution_problems(entry: str, ds: dict[str, Any]) -> list[Problem | Non
                         entry, f"{where}.media_type", f"{media!r} does not match format {fmt} ({expected})"
                     )
                 )
-        if not any(dist.get(k) for k in ("download_url", "path", "demo", "mirror", "ckan")):
+        if not any(dist.get(k) for k in ("download_url", "path", "demo", "mirror", "ckan", "portal")):
             problems.append(
-                Problem(entry, where, "no location: give download_url, path, demo, mirror or ckan")
+                Problem(entry, where, "no location: give download_url, path, demo, mirror, ckan or portal")
             )
         if isinstance(dist.get("license"), str):
             problems.append(_vocab_problem(entry, f"{where}.license", dist["license"], "licenses"))

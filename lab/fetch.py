@@ -796,6 +796,11 @@ def _fetch_one(
             )
         return _local(path, dataset, dist, "demo")
 
+    if dist.portal and not dist.download_url:  # the portal's data API, paged, cached as Parquet (lab.portal)
+        from lab.portal.api import fetch_portal
+
+        return fetch_portal(dataset, dist, refresh=refresh, session=session)
+
     key = _cache_key(dist)
     cached, untrusted = _cached(key, dist) if key else (None, None)
     if cached is not None and (not refresh or offline()):

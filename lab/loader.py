@@ -45,6 +45,7 @@ def _source_distribution(dist: Distribution, source: str | Path) -> Distribution
         demo=None,
         mirror=None,
         ckan=None,
+        portal=None,
         sha256=None,
         byte_size=None,
         encoding=None,
