@@ -1,0 +1,189 @@
+"""``lab reuse ...`` and ``lab targets``: the reuse registry and the city's targets on the command line.
+
+* ``lab reuse import --format {udata-csv,ckan-showcase} FILE... --out FILE``: a registry from exports;
+* ``lab reuse summary [--registry FILE] [--json]``: reuses, reusers, links, datasets reused, top datasets;
+* ``lab reuse diff OLD NEW [--json]``: reuse ids added, removed, changed;
+* ``lab reuse validate [--registry FILE] [--json]``: every problem of the registry (exit 2 on errors);
+* ``lab targets [--json] [--targets FILE] [--as-of DATE]``: each target's value, projection and status.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from lab.errors import LabError
+
+
+def _registry(args: argparse.Namespace) -> Any:
+    from lab.reuse.registry import read_registry, registry_from_catalog
+
+    return read_registry(args.registry) if args.registry else registry_from_catalog(args.catalog)
+
+
+def _known(args: argparse.Namespace, registry: Any) -> Any:
+    from lab.reuse.registry import ids_to_check
+
+    return None if args.no_check else ids_to_check(registry, args.catalog)
+
+
+def _dump(value: Any) -> None:
+    print(json.dumps(value, ensure_ascii=False, indent=2, default=str))
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    """Import reuses from udata or CKAN exports into a registry file; flagged rows are kept and listed."""
+    from lab.reuse.importers import import_registry
+    from lab.reuse.registry import validate, write_registry
+
+    registry = import_registry(args.format, args.files)
+    out = write_registry(registry, Path(args.out))
+    flagged = registry.frame.filter(registry.frame["flags"].list.len() > 0)
+    report = validate(registry)
+    print(
+        f"{out}: {registry.height} reuse(s) imported from {len(args.files)} file(s), {flagged.height} flagged"
+    )
+    for row in flagged.iter_rows(named=True):
+        print(f"flagged {row['reuse_id']}: {', '.join(row['flags'])}", file=sys.stderr)
+    if report.issues:
+        print(
+            f"{len(report.issues)} thing(s) to complete or fix: `lab reuse validate --registry {out}`",
+            file=sys.stderr,
+        )
+    return 0
+
+
+def cmd_summary(args: argparse.Namespace) -> int:
+    """Print the registry in figures (JSON with --json)."""
+    from lab.reuse.indicators import summary
+
+    registry = _registry(args)
+    result = summary(registry, _known(args, registry), top=args.top)
+    if args.json:
+        _dump(result)
+        return 0
+    print(
+        f"{result['reuses']} reuses by {result['unique_reusers']} unique reusers; {result['links']} links to "
+        f"{result['datasets_linked']} datasets; {result['datasets_reused']} datasets reused by launched "
+        f"products ({result['datasets_reused_live']} by live ones)"
+    )
+    print("by type: " + ", ".join(f"{k} {v}" for k, v in result["by_type"].items()))
+    print("by status: " + ", ".join(f"{k} {v}" for k, v in result["by_status"].items()))
+    print("most reused: " + ", ".join(f"{d['dataset_id']} ({d['reuses']})" for d in result["top_datasets"]))
+    for f in result["flagged"]:
+        print(f"flagged {f['reuse_id']}: {', '.join(f['flags'])}")
+    return 0
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    """Print the reuse ids added, removed and changed between two registry files."""
+    from lab.reuse.indicators import diff
+    from lab.reuse.registry import read_registry
+
+    result = diff(read_registry(args.old), read_registry(args.new))
+    if args.json:
+        _dump(result)
+        return 0
+    for key, sign in (("added", "+"), ("removed", "-")):
+        for rid in result[key]:
+            print(f"{sign} {rid}")
+    for rid in result["changed"]:
+        print(f"~ {rid}: {', '.join(result['fields'][rid])}")
+    print(f"{len(result['added'])} added, {len(result['removed'])} removed, {len(result['changed'])} changed")
+    return 0
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    """Print every problem of the registry at once; exit 2 if there is an error."""
+    from lab.reuse.registry import validate
+    from lab.reuse.revenue import load_services
+
+    registry = _registry(args)
+    report = validate(registry, known_datasets=_known(args, registry), services=set(load_services()))
+    if args.json:
+        _dump({"file": report.file, "ok": report.ok, "issues": report.frame().to_dicts()})
+    else:
+        for line in report.lines():
+            print(line)
+        print(
+            f"{registry.file}: {len(report.errors)} error(s), {len(report.warnings)} warning(s)",
+            file=sys.stderr,
+        )
+    return 0 if report.ok else 2
+
+
+def cmd_targets(args: argparse.Namespace) -> int:
+    """Print each target's value, deadline, projected date and status."""
+    from lab.reuse.targets import evaluate_targets
+
+    try:
+        as_of = date.fromisoformat(args.as_of) if args.as_of else None
+    except ValueError:
+        raise LabError(f"--as-of {args.as_of!r} is not YYYY-MM-DD") from None
+    results = evaluate_targets(args.targets, args.catalog, as_of=as_of)
+    if args.json:
+        _dump(results)
+        return 0
+    for r in results:
+        low, high = r["interval"]
+        if r["reached_on"] and r["value"] >= r["target"]:
+            when = f"reached on {r['reached_on']}"
+        elif r["projected_date"]:
+            when = f"projected {r['projected_date']} [{low or '?'} … {high or 'never'}] ({r['method']})"
+        else:
+            when = "not reached on the current trend"
+        progress = f"{r['value']:g} of {r['target']:g} by {r['deadline']} (as of {r['as_of']})"
+        print(f"{r['id']}: {progress}: {r['status']}; {when}")
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    """Add ``lab reuse`` (import, summary, diff, validate) and ``lab targets`` to the ``lab`` command."""
+    from lab.reuse.importers import FORMATS
+
+    reuse = subparsers.add_parser("reuse", help="the reuse registry: import, summary, diff", parents=[common])
+    sub = reuse.add_subparsers(dest="action", required=True, metavar="ACTION")
+
+    p = sub.add_parser(
+        "import", help="write a registry from udata or CKAN showcase exports", parents=[common]
+    )
+    p.add_argument("--format", required=True, choices=FORMATS, help="the files' format")
+    p.add_argument(
+        "files", nargs="+", metavar="FILE", help="export files (CKAN: showcase list + package lists)"
+    )
+    p.add_argument("--out", required=True, metavar="FILE", help="registry to write (.csv, or .yaml)")
+    p.set_defaults(func=cmd_import)
+
+    for name, func, text in (
+        ("summary", cmd_summary, "reuses, unique reusers, links, datasets reused, top datasets"),
+        ("validate", cmd_validate, "every problem of the registry, one line each"),
+    ):
+        p = sub.add_parser(name, help=text, parents=[common])
+        p.add_argument(
+            "--registry", metavar="FILE", help="registry file (default: the catalog's reuse-registry)"
+        )
+        p.add_argument("--json", action="store_true", help="print JSON")
+        p.add_argument("--no-check", action="store_true", help="do not check dataset ids against the catalog")
+        if name == "summary":
+            p.add_argument("--top", type=int, default=10, help="most reused datasets listed (default 10)")
+        p.set_defaults(func=func)
+
+    p = sub.add_parser(
+        "diff", help="reuse ids added, removed, changed between two registries", parents=[common]
+    )
+    p.add_argument("old", metavar="OLD", help="the older registry file")
+    p.add_argument("new", metavar="NEW", help="the newer registry file")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=cmd_diff)
+
+    p = subparsers.add_parser(
+        "targets", help="the city's targets: progress, projection, status", parents=[common]
+    )
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("--targets", metavar="FILE", help="targets file (default: $LAB_TARGETS or targets.yaml)")
+    p.add_argument("--as-of", metavar="DATE", help="evaluate on this date (default: today, within the data)")
+    p.set_defaults(func=cmd_targets)
