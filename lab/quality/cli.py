@@ -1,0 +1,128 @@
+"""``lab quality``: score the catalog and check its links.
+
+``lab quality score [ID …] [--offline] [--json]`` prints, with ``--json``, one object
+``{"datasets": [...], "catalogue": {...}}``: per dataset ``id, mqa_points, mqa_band, udata_score, stars,
+freshness, content`` (and title, publisher, links, quality index, reasons), for the catalogue
+``mqa_points`` and ``mqa_band``. Without ``--offline`` the links the catalog lists are checked first;
+with it, the last recorded results are used and nothing touches the network.
+
+``lab quality links [--offline] [--json]`` checks every URL of the catalog (or, offline, shows the last
+results) with its status, reason, broken-since date and failure count.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+__all__ = ["register"]
+
+
+def _catalog(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    from lab.catalog import load_catalog
+
+    return load_catalog(args.catalog)
+
+
+def _expected_formats(meta: Any) -> dict[str, str | None]:
+    """``{url: format expected there}``: a download URL promises its format, a landing page nothing."""
+    import polars as pl
+
+    d = meta.distributions
+    out: dict[str, str | None] = dict.fromkeys(
+        d.filter(pl.col("access_url").is_not_null())["access_url"].to_list()
+    )
+    downloads = d.filter(pl.col("download_url").is_not_null())
+    out.update(zip(downloads["download_url"].to_list(), downloads["format"].to_list(), strict=True))
+    return out
+
+
+def _run_links(args: argparse.Namespace, catalog: Any, ids: list[str] | None = None):  # type: ignore[no-untyped-def]
+    """Check the catalog's links; with ``--offline`` only local files, the others from the last results."""
+    from lab.quality import links, metadata
+
+    meta = metadata.from_catalog(catalog, ids)
+    results = links.check_links(_expected_formats(meta), offline_only=True if args.offline else None)
+    return links.results_frame(results)
+
+
+def cmd_score(args: argparse.Namespace) -> int:
+    """Score the catalog (or the datasets named) and print the scores."""
+    from lab.quality.scorecard import reasons_text, score_catalog
+
+    catalog = _catalog(args)
+    ids = args.ids or None
+    if ids:
+        for dataset_id in ids:
+            catalog.get(dataset_id)  # unknown ids fail early, with a suggestion
+    results = _run_links(args, catalog, ids)
+    scores = score_catalog(catalog, ids, links=results, offline=args.offline)
+    if args.json:
+        print(json.dumps(scores.to_json(), ensure_ascii=False, indent=2, default=str, allow_nan=False))
+        return 0
+    import polars as pl
+
+    table = scores.datasets.select(
+        "id",
+        "mqa_points",
+        "mqa_band",
+        "udata_score",
+        "stars",
+        "freshness",
+        "content_score",
+        reasons=reasons_text(pl.col("reasons"), limit=3),
+    )
+    width = max(len(i) for i in table["id"].to_list()) if table.height else 2
+    for row in table.iter_rows(named=True):
+        content = "—" if row["content_score"] is None else f"{row['content_score']:.3f}"
+        print(
+            f"{row['id']:<{width}}  MQA {row['mqa_points']:6.1f} {row['mqa_band']:<10}  "
+            f"udata {row['udata_score']:.2f}  {row['stars']}★  {row['freshness']:<13}  content {content}  "
+            f"{row['reasons']}"
+        )
+    cat = scores.catalogue
+    print(
+        f"catalogue: MQA {cat['mqa_points']:.2f} of {cat['max_points']:.0f} ({cat['mqa_band']}), "
+        f"{cat['datasets']} datasets"
+    )
+    return 0
+
+
+def cmd_links(args: argparse.Namespace) -> int:
+    """Check (or, offline, show) every link of the catalog."""
+    frame = _run_links(args, _catalog(args))
+    if args.json:
+        print(json.dumps(frame.to_dicts(), ensure_ascii=False, indent=2, default=str))
+        return 0
+    for row in frame.sort("status", "url").iter_rows(named=True):
+        extra = []
+        if row["reason"]:
+            extra.append(row["reason"])
+        if row["message"]:
+            extra.append(row["message"])
+        if row["first_failure"]:
+            extra.append(f"broken since {row['first_failure']:%Y-%m-%d}, {row['failure_count']} failure(s)")
+        if row["cached"]:
+            extra.append("last result")
+        print(f"{row['status']:<9}  {row['url']}  {'; '.join(extra)}")
+    counts = frame.group_by("status").len().sort("status")
+    print("links: " + ", ".join(f"{s} {n}" for s, n in counts.iter_rows()) if frame.height else "links: none")
+    return 0
+
+
+def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
+    """Add ``lab quality score`` and ``lab quality links``."""
+    quality = subparsers.add_parser(
+        "quality", help="dataset quality: scores and link checks", parents=[common]
+    )
+    qsub = quality.add_subparsers(dest="action", required=True, metavar="ACTION")
+    p = qsub.add_parser("score", help="MQA, udata, 5-star, freshness and content scores", parents=[common])
+    p.add_argument("ids", nargs="*", metavar="ID", help="dataset ids (default: the whole catalog)")
+    p.add_argument("--offline", action="store_true", help="use the last link-check results; no network")
+    p.add_argument("--json", action="store_true", help='print {"datasets": [...], "catalogue": {...}}')
+    p.set_defaults(func=cmd_score)
+    p = qsub.add_parser("links", help="check every distribution URL of the catalog", parents=[common])
+    p.add_argument("--offline", action="store_true", help="show the last results; no network")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=cmd_links)
