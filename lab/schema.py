@@ -26,8 +26,9 @@ from __future__ import annotations
 import difflib
 import logging
 import unicodedata
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 import polars as pl
 
@@ -58,6 +59,18 @@ _UNIT = r"\s*[\p{L}%‰°µ\p{Sc}][\p{L}%‰°µ/²³·.\s]*\d?$"
 _SCIENTIFIC = r"^[+-]?(\d+\.?\d*|\.\d+)[eE][+-]?\d+$"
 #: (thousands, decimal) styles tried, in order of preference on a tie, when a column declares neither.
 STYLES: tuple[tuple[str | None, str], ...] = ((None, "."), (".", ","), (",", "."))
+#: Rows from which queries run on the streaming engine (it splits columns into morsels for all the cores)
+#: rather than the in-memory one (as the eager API does), whose fixed cost per query is ~0.03 ms against
+#: ~0.2 ms: that dominates on the small frames open data mostly comes in.
+STREAMING_ROWS = 100_000
+
+
+def _collect(lf: pl.LazyFrame, rows: int) -> pl.DataFrame:
+    return lf.collect(engine=_engine(rows))
+
+
+def _engine(rows: int) -> Literal["streaming", "in-memory"]:
+    return "streaming" if rows >= STREAMING_ROWS else "in-memory"
 
 
 def dtype_of(column: Column) -> pl.DataType:
@@ -135,85 +148,104 @@ class _NumberTexts:
     styles: dict[str, tuple[str | None, str]]  # the style each column is read with
     detected: frozenset[str]  # the columns whose style was detected, not declared
     failures: dict[str, int]  # values present (not null, not a null token) that do not parse
-    typed: pl.LazyFrame | None  # the typed columns (Int64/Float64), to be put beside the others
+    joined: pl.LazyFrame | None  # the long frame's candidate columns (to collect in the cast pass)
+    slices: dict[str, tuple[str, int]]  # column → (candidate column of ``joined``, offset)
+    height: int
+
+    def columns(self, joined: pl.DataFrame) -> dict[str, pl.Series]:
+        """The typed columns, as zero-copy slices of the collected ``joined`` frame."""
+        return {name: joined[c].slice(at, self.height).alias(name) for name, (c, at) in self.slices.items()}
 
 
-def _number_texts(df: pl.DataFrame, columns: Sequence[Column]) -> _NumberTexts:
+def _number_texts(df: pl.DataFrame, columns: Sequence[Column], *, normalise: bool) -> _NumberTexts:
     """Detect the style of, and parse, every text column of type integer/number at once.
 
-    The columns are stacked into one long ``(j, v)`` frame (j = the column's position) and reduced to
-    its distinct pairs with their counts, so each regex is compiled once per file rather than once per
-    column, and runs once per distinct text rather than once per cell (open-data columns repeat a lot:
-    "N/A", "83%", "20.0°C"). Every candidate parse (the three :data:`STYLES` when a column needs
-    detecting, plus any declared style; as integer and/or number) is a column of that small table: one
-    polars pass. The per-column counts (values present, values parsed by each candidate) are a second
-    pass, over the small table. The typed columns come back (lazily: they are computed in the cast
-    pass) from one left join of the long frame with the chosen candidates, sliced per column.
+    The columns are stacked (zero-copy) into one long ``(j, v)`` frame, j = the column's position, and
+    reduced to its distinct pairs with their counts, so each regex is compiled once per file rather than
+    once per column, and runs once per distinct text rather than once per cell (open-data columns repeat
+    a lot: "N/A", "83%", "20.0°C"). Each candidate parse (a style, as integer and/or number) is a
+    column of that small table (one query), and the per-column counts (values present, values parsed by
+    each candidate) are one ``group_by`` over it (one more). The default style is tried first; the two
+    others only when some detected column has values it does not parse (two more queries), since a
+    style that parses every value cannot be beaten (ties go to the first). ``joined`` is the left join
+    of the long frame with the chosen candidates: the caller collects it with its cast query, and
+    :meth:`_NumberTexts.columns` slices it back into columns.
 
     A null token ("N/A", "-", …) has no digit, so it never parses under any style: counting on the
     texts with null tokens removed counts exactly what :func:`number_style` counts.
     """
+    types = df.schema
     cols = [
         c
         for c in columns
-        if c.type in ("integer", "number") and c.name in df.columns and df.schema[c.name] == pl.String
+        if c.type in ("integer", "number") and c.name in types and types[c.name] == pl.String
     ]
     if not cols:
-        return _NumberTexts({}, frozenset(), {}, None)
-    styles = list(STYLES) if any(_declared_style(c) is None for c in cols) else []
-    styles += dict.fromkeys(s for c in cols if (s := _declared_style(c)) is not None and s not in styles)
+        return _NumberTexts({}, frozenset(), {}, None, {}, 0)
+    detect = [k for k, c in enumerate(cols) if _declared_style(c) is None]
+    styles: dict[tuple[str | None, str], int] = {}  # the styles with candidate columns → their number
     kinds = sorted({c.type for c in cols})
-    cands = {(si, kind): f"{kind}{si}" for si in range(len(styles)) for kind in kinds}
+    j, v, text, bare = pl.col("j"), pl.col("v"), pl.col("text"), pl.col("bare")
+    weight = pl.col("len").cast(pl.Int64)
 
-    j, v, bare = pl.col("j"), pl.col("v"), pl.col("bare")
-    stacked = pl.concat(
-        [
-            df.lazy().select(pl.lit(k, pl.UInt32).alias("j"), pl.col(c.name).alias("v"))
-            for k, c in enumerate(cols)
+    def cand(style: tuple[str | None, str], kind: str) -> str:
+        return f"{kind}{styles[style]}"
+
+    def with_styles(table: pl.LazyFrame, new: Sequence[tuple[str | None, str]]) -> pl.DataFrame:
+        new = [s for s in dict.fromkeys(new) if s not in styles]
+        for s in new:
+            styles[s] = len(styles)
+        texts = [_number_text(bare, t, d, pl.col("sci")).alias(f"text{styles[t, d]}") for t, d in new]
+        parsed = [
+            _from_text(pl.col(f"text{styles[s]}"), kind).alias(cand(s, kind)) for s in new for kind in kinds
         ]
-    )
-    table = (
+        return _collect(table.with_columns(texts).with_columns(parsed), len(cols) * height)
+
+    def count(table: pl.DataFrame) -> dict[int, dict[str, int]]:
+        names = [cand(s, kind) for s in styles for kind in kinds]
+        flags = [(weight * pl.col(n).is_not_null()).alias(n) for n in names]
+        sums = table.lazy().select(j, (weight * pl.col("present")).alias("present"), *flags).group_by(j).sum()
+        return {row["j"]: row for row in _collect(sums, 0).iter_rows(named=True)}  # a small table
+
+    height = df.height
+    stacked = pl.DataFrame({"v": pl.concat([df[c.name].alias("v") for c in cols], rechunk=False)}).lazy()
+    stacked = stacked.select((pl.int_range(pl.len(), dtype=pl.UInt32) // max(height, 1)).alias("j"), v)
+    base = (
         stacked.filter(v.is_not_null())
         .group_by(j, v)
         .len()
-        .with_columns(_nullify(v).is_not_null().alias("present"), _bare_number(_nullify(v)).alias("bare"))
+        .with_columns((_normalised(v) if normalise else v).alias("text"))
+        .with_columns(_nullify(text).alias("text"))  # a node per step: cheaper than nested expressions
+        .with_columns(text.is_not_null().alias("present"), _bare_number(text).alias("bare"))
         .with_columns(bare.str.contains(_SCIENTIFIC).alias("sci"))
-        .with_columns(
-            _number_text(bare, t, d, pl.col("sci")).alias(f"text{si}") for si, (t, d) in enumerate(styles)
-        )
-        .with_columns(_from_text(pl.col(f"text{si}"), kind).alias(name) for (si, kind), name in cands.items())
-        .collect()
     )
-    weight = pl.col("len")
-    counts = (
-        table.lazy()
-        .group_by(j)
-        .agg(
-            weight.filter(pl.col("present")).sum().alias("present"),
-            *[weight.filter(pl.col(name).is_not_null()).sum().alias(name) for name in cands.values()],
-        )
-        .collect()
-    )
-    by_column = {row["j"]: row for row in counts.iter_rows(named=True)}
+    declared = [s for c in cols if (s := _declared_style(c)) is not None]
+    table = with_styles(base, ([STYLES[0]] if detect else []) + declared)
+    counts = count(table)
+    if any(
+        counts.get(k, {}).get(cand(STYLES[0], cols[k].type), 0) < counts.get(k, {}).get("present", 0)
+        for k in detect
+    ):
+        table = with_styles(table.lazy(), STYLES[1:])
+        counts = count(table)
 
-    styles_of: dict[str, tuple[str | None, str]] = {}
+    chosen_styles: dict[str, tuple[str | None, str]] = {}
     failures: dict[str, int] = {}
-    chosen: dict[str, list[int]] = {}  # candidate → the columns read with it
+    chosen: dict[str, list[int]] = {}  # candidate column → the columns read with it
     for k, col in enumerate(cols):
-        n = by_column.get(k, {})
-        style = _declared_style(col) or _best_style([n.get(cands[si, col.type], 0) for si in range(3)])
-        cand = cands[styles.index(style), col.type]
-        styles_of[col.name] = style
-        failures[col.name] = n.get("present", 0) - n.get(cand, 0)  # a parsed value is a present one
-        chosen.setdefault(cand, []).append(k)
-    picks = table.lazy().select(j, v, *chosen)
-    joined = stacked.join(picks, on=["j", "v"], how="left", maintain_order="left")
-    height = df.height
-    typed = joined.select(
-        pl.col(cand).slice(k * height, height).alias(cols[k].name) for cand, ks in chosen.items() for k in ks
-    )
+        n = counts.get(k, {})
+        style = _declared_style(col)
+        if style is None:  # a style not tried ranks last
+            style = _best_style([n.get(cand(s, col.type), 0) if s in styles else -1 for s in STYLES])
+        name = cand(style, col.type)
+        chosen_styles[col.name] = style
+        failures[col.name] = n.get("present", 0) - n.get(name, 0)  # a parsed value is a present one
+        chosen.setdefault(name, []).append(k)
+    picks = table.lazy().select(v, *chosen).unique(v, keep="any")  # a candidate depends on the text only
+    joined = stacked.join(picks, on="v", how="left", maintain_order="left").select(*chosen)
+    slices = {cols[k].name: (name, k * height) for name, ks in chosen.items() for k in ks}
     detected = frozenset(c.name for c in cols if _declared_style(c) is None)
-    return _NumberTexts(styles_of, detected, failures, typed)
+    return _NumberTexts(chosen_styles, detected, failures, joined, slices, height)
 
 
 def number_style(values: pl.Series, kind: str = "number") -> tuple[str | None, str]:
@@ -234,7 +266,8 @@ def number_style(values: pl.Series, kind: str = "number") -> tuple[str | None, s
     (',', '.')
     """
     frame = values.cast(pl.String).rename("v").to_frame()
-    return _number_texts(frame, [Column("v", kind)]).styles["v"]
+    column = Column("v", "integer" if kind == "integer" else "number")
+    return _number_texts(frame, [column], normalise=False).styles["v"]
 
 
 # ------------------------------------------------------------------------------------------ casting
@@ -266,9 +299,15 @@ def _cast_boolean(v: pl.Expr, dtype: pl.DataType) -> pl.Expr:
 
 
 def _tries_formats(column: Column, dtype: pl.DataType) -> bool:
-    """A date/datetime read from text without a declared format: the known formats are tried in turn."""
-    is_temporal = dtype == pl.Date or isinstance(dtype, pl.Datetime)
-    return column.type in ("date", "datetime") and not column.format and not is_temporal
+    """A date/datetime read from text without a declared format: the known formats are tried in turn.
+
+    Such a column is first cast with the first format only (``first_only``), which gives the same
+    values wherever that format reads every present cell, as it does in a clean file: the formats are
+    tried in order, the first that reads a cell wins. Where it leaves cells unread (the cast-failure
+    count of the column, which here counts exactly the non-null texts left null), the column is cast
+    again with all the formats.
+    """
+    return column.type in ("date", "datetime") and not column.format and dtype == pl.String
 
 
 def _cast_date(column: Column, v: pl.Expr, dtype: pl.DataType, first_only: bool) -> pl.Expr:
@@ -365,27 +404,29 @@ def _clean_names(df: pl.DataFrame) -> pl.DataFrame:
     return df.rename(dict(zip(df.columns, cleaned, strict=True)))
 
 
-def _normalise_strings(df: pl.DataFrame) -> pl.DataFrame:
-    """NFC every string column; a blank cell becomes null.
+def _normalised(v: pl.Expr, *, nfc: bool = True) -> pl.Expr:
+    """A string column as :func:`apply_schema` sees it: NFC, a blank cell null."""
+    return pl.when(v.str.strip_chars() == "").then(None).otherwise(v.str.normalize("NFC") if nfc else v)
+
+
+def _normalise_strings(df: pl.DataFrame, skip: Collection[str] = ()) -> pl.DataFrame:
+    """NFC every string column (but ``skip``); a blank cell becomes null.
 
     Two passes: one finds the columns holding any non-ASCII text (byte length ≠ character length),
     one rewrites every string column; only the former pay for NFC (ASCII text is already NFC).
     """
-    names = [n for n, t in df.schema.items() if t == pl.String]
+    names = [n for n, t in df.schema.items() if t == pl.String and n not in skip]
     if not names:
         return df
     probe = df.lazy().select(
         (pl.col(n).str.len_bytes() != pl.col(n).str.len_chars()).any().alias(str(j))
         for j, n in enumerate(names)
     )
-    unicode = probe.collect().row(0)
-    return df.with_columns(
-        pl.when(pl.col(n).str.strip_chars() == "")
-        .then(None)
-        .otherwise(pl.col(n).str.normalize("NFC") if unicode[j] else pl.col(n))
-        .alias(n)
-        for j, n in enumerate(names)
+    unicode = _collect(probe, df.height).row(0)
+    rewrite = df.lazy().with_columns(
+        _normalised(pl.col(n), nfc=unicode[j]).alias(n) for j, n in enumerate(names)
     )
+    return _collect(rewrite, df.height)
 
 
 def _rename(df: pl.DataFrame, schema: TableSchema) -> pl.DataFrame:
@@ -425,31 +466,33 @@ def _show(value: object) -> str:
 
 @dataclass(frozen=True)
 class _Check:
-    """One rule over the check frame: ``mask`` is true on a breaking row, ``value`` the cell to show.
+    """One rule over the check frame: ``mask()`` is true on a breaking row, ``value()`` the cell shown.
 
     ``count``: the number of breaking rows when already known (text numbers, see :func:`_number_texts`),
-    else None and the counting pass sums ``mask``.
+    else None and the counting pass sums the mask. The expressions are built only when used.
     """
 
     column: str
     rule: str
-    mask: pl.Expr
-    value: pl.Expr
+    mask: Callable[[], pl.Expr]
+    value: Callable[[], pl.Expr]
     message: Callable[[int, int, object, int], str]  # (count, 1-based row, value, distinct values)
     count: int | None = None
 
 
 def _type_check(
-    col: Column, raw: pl.Expr, raw_dtype: pl.DataType, typed: pl.Expr, count: int | None
+    col: Column, raw: Callable[[], pl.Expr], raw_dtype: pl.DataType, typed: pl.Expr, count: int | None
 ) -> _Check:
     def message(count: int, row: int, value: object, _: int) -> str:
         more = f" ({count} values in all)" if count > 1 else ""
         return f"column '{col.name}': {_show(value)} at row {row} is not a valid {col.type}{more}"
 
-    return _Check(col.name, "type", _present(raw, raw_dtype) & typed.is_null(), raw, message, count)
+    return _Check(col.name, "type", lambda: _present(raw(), raw_dtype) & typed.is_null(), raw, message, count)
 
 
-def _constraint(col: Column, rule: str, c: pl.Expr, mask: pl.Expr, reason: Callable[[int], str]) -> _Check:
+def _constraint(
+    col: Column, rule: str, c: pl.Expr, mask: Callable[[], pl.Expr], reason: Callable[[int], str]
+) -> _Check:
     what = {
         "unique": "must be unique",
         "min": f"has a minimum of {col.min:g}" if col.min is not None else "",
@@ -463,7 +506,7 @@ def _constraint(col: Column, rule: str, c: pl.Expr, mask: pl.Expr, reason: Calla
             f"e.g. {_show(value)} at row {row}"
         )
 
-    return _Check(col.name, rule, mask, c, message)
+    return _Check(col.name, rule, mask, lambda: c, message)
 
 
 def _constraint_checks(col: Column, c: pl.Expr, dtype: pl.DataType) -> list[_Check]:
@@ -477,26 +520,26 @@ def _constraint_checks(col: Column, c: pl.Expr, dtype: pl.DataType) -> list[_Che
                 f"(first at row {row})"
             )
 
-        out.append(_Check(col.name, "required", c.is_null(), c, required))
+        out.append(_Check(col.name, "required", c.is_null, lambda: c, required))
     if col.unique:
-        dup = c.is_duplicated() & c.is_not_null()
-        out.append(
-            _constraint(
-                col, "unique", c, dup, lambda n: f"repeated ({n} distinct value{'s' if n > 1 else ''})"
-            )
-        )
+
+        def repeated(n: int) -> str:
+            return f"repeated ({n} distinct value{'s' if n > 1 else ''})"
+
+        out.append(_constraint(col, "unique", c, lambda: c.is_duplicated() & c.is_not_null(), repeated))
     if col.min is not None and col.type in ("integer", "number"):
-        out.append(_constraint(col, "min", c, c < col.min, lambda _: "below it"))
+        low = col.min
+        out.append(_constraint(col, "min", c, lambda: c < low, lambda _: "below it"))
     if col.max is not None and col.type in ("integer", "number"):
-        out.append(_constraint(col, "max", c, c > col.max, lambda _: "above it"))
+        high = col.max
+        out.append(_constraint(col, "max", c, lambda: c > high, lambda _: "above it"))
     if col.enum is not None:
         allowed = pl.Series(list(col.enum)).cast(dtype, strict=False)
         if dtype == pl.String:
             allowed = allowed.str.normalize("NFC")
+        values = allowed.to_list()
         out.append(
-            _constraint(
-                col, "enum", c, c.is_not_null() & ~c.is_in(allowed.to_list()), lambda _: "not allowed"
-            )
+            _constraint(col, "enum", c, lambda: c.is_not_null() & ~c.is_in(values), lambda _: "not allowed")
         )
     return out
 
@@ -508,45 +551,45 @@ def _counted_checks(
 
     Cast failures (a value present before the cast, null after) come first, then each column's
     required, unique, min, max and enum rules in declared order. ``known``: cast-failure counts already
-    computed (text numbers). The check frame holds the typed columns as ``t{k}`` and the raw ones as
-    ``r{k}`` (k = declared position), so no column name can clash; it is returned for the follow-up query.
+    computed (the text numbers, whose raw column is not normalised yet: it is, here, when needed). The
+    check frame holds the typed columns as ``t{k}`` and the raw ones as ``r{k}`` (k = declared
+    position), so no column name can clash; it is returned for the follow-up query.
     """
-    raw_cols, checks, constraints = [], [], []
+    raw_types, typed_types = raw.schema, typed.schema
+    series, checks, constraints = [], [], []
     for k, col in enumerate(columns):
-        if col.name not in typed.columns or col.type == "geometry":
+        if col.name not in typed_types or col.type == "geometry":
             continue
         t = pl.col(f"t{k}")
-        if col.name in raw.columns and col.type != "string":
-            raw_cols.append(raw[col.name].alias(f"r{k}"))
-            checks.append(_type_check(col, pl.col(f"r{k}"), raw.schema[col.name], t, known.get(col.name)))
-        constraints += _constraint_checks(col, t, typed.schema[col.name])
+        series.append(typed[col.name].alias(f"t{k}"))
+        if col.name in raw_types and col.type != "string":
+            series.append(raw[col.name].alias(f"r{k}"))
+            r = pl.col(f"r{k}")
+            raw_value = (lambda r=r: _normalised(r)) if col.name in known else (lambda r=r: r)
+            checks.append(_type_check(col, raw_value, raw_types[col.name], t, known.get(col.name)))
+        constraints += _constraint_checks(col, t, typed_types[col.name])
     checks += constraints
-    kept = [(k, c.name) for k, c in enumerate(columns) if c.name in typed.columns and c.type != "geometry"]
-    frame = typed.select(pl.col(name).alias(f"t{k}") for k, name in kept).hstack(raw_cols).lazy()
+    frame = pl.DataFrame(series).lazy()
     todo = [ch for ch in checks if ch.count is None]
-    sums = (
-        frame.select(ch.mask.sum().alias(str(i)) for i, ch in enumerate(todo)).collect().row(0)
-        if todo
-        else ()
-    )
-    found = iter(sums)
+    sums = frame.select(ch.mask().sum().alias(str(i)) for i, ch in enumerate(todo))
+    found = iter(_collect(sums, typed.height).row(0) if todo else ())
     return frame, [(ch, ch.count if ch.count is not None else next(found)) for ch in checks]
 
 
-def _raise_first(frame: pl.LazyFrame, checks: list[tuple[_Check, int]], dataset: str, file: str) -> None:
+def _raise_first(
+    frame: pl.LazyFrame, checks: list[tuple[_Check, int]], rows: int, dataset: str, file: str
+) -> None:
     """Raise the first check with a non-zero count; a targeted query finds its first row and value."""
     for ch, count in checks:
         if count:
-            hits = ch.value.filter(ch.mask)
-            row, value, distinct = (
-                frame.select(
-                    ch.mask.arg_true().first().alias("row"),
-                    hits.first().alias("value"),
-                    hits.n_unique().alias("distinct"),
-                )
-                .collect()
-                .row(0)
+            mask = ch.mask()
+            hits = ch.value().filter(mask)
+            query = frame.select(
+                mask.arg_true().first().alias("row"),
+                hits.first().alias("value"),
+                hits.n_unique().alias("distinct"),
             )
+            row, value, distinct = _collect(query, rows).row(0)
             raise SchemaError(ch.message(count, row + 1, value, distinct), dataset=dataset, file=file)
 
 
@@ -554,12 +597,13 @@ def _raise_first(frame: pl.LazyFrame, checks: list[tuple[_Check, int]], dataset:
 def apply_schema(df: pl.DataFrame, schema: TableSchema | None, *, dataset: str, file: str) -> pl.DataFrame:
     """Rename, normalise, cast and check a frame against a declared table schema.
 
-    The work is a fixed number of polars passes per file, whatever the number of columns: normalise
-    the strings (2), parse the text number columns (2, see :func:`_number_texts`), cast every column
-    (1) and count every cast failure and constraint breach (1). A date/datetime column without a
-    declared format is first read with the first known format only; a column where that leaves values
-    unread is cast again with all the formats (2 more passes, only then). A breach costs one more
-    query, for its first row and value.
+    The work is a fixed number of polars queries per file, whatever the number of columns: parse the
+    text number columns (2, see :func:`_number_texts`; 2 more when a column's number style is not the
+    default one), normalise the other strings (2), cast every column (1) and count every cast failure
+    and constraint breach (1). A date/datetime column without a declared format is first cast with the
+    first known format only; a column where that leaves values unread is cast again with all of them
+    (2 more queries, only then: see :func:`_tries_formats`). A breach costs one more query, for its
+    first row and value.
 
     Parameters
     ----------
@@ -587,49 +631,54 @@ def apply_schema(df: pl.DataFrame, schema: TableSchema | None, *, dataset: str, 
         A value that does not cast (column, value and row), nulls in a required column, duplicates in
         a unique column, values outside min/max/enum (count and an example).
     """
-    df = _normalise_strings(_clean_names(df))
+    df = _clean_names(df)
     if schema is None:
-        return df
+        return _normalise_strings(df)
     df = _rename(df, schema)
     columns = [c for c in schema.columns if c.type != "geometry"]
     for col in columns:
         if col.required and col.name not in df.columns:
             raise _missing_error(col, df, dataset, file)
 
-    numbers = _number_texts(df, columns)
+    numbers = _number_texts(df, columns, normalise=True)  # normalises its distinct texts itself
+    df = _normalise_strings(df, skip=numbers.slices)
+    types = df.schema
     for name, style in numbers.styles.items():
         if name in numbers.detected and style != STYLES[0]:
             log.info("%s: %s: column %r reads as thousands %r, decimal %r", dataset, file, name, *style)
 
     def cast(col: Column, *, first_only: bool) -> pl.Expr:
         style = _declared_style(col) or STYLES[0]
-        expr = _caster(col, df.schema[col.name], style, first_only=first_only)
+        expr = _caster(col, types[col.name], style, first_only=first_only)
         return expr.cast(dtype_of(col)).alias(col.name)
 
     for col in columns:
-        if col.name not in df.columns:
+        if col.name not in types:
             log.debug("%s: %s: declared column %r is absent, added as nulls", dataset, file, col.name)
     others = [
-        cast(c, first_only=True) for c in columns if c.name in df.columns and c.name not in numbers.styles
-    ]
-    parts = ([df.lazy().select(others)] if others else []) + (
-        [numbers.typed] if numbers.typed is not None else []
-    )
-    source = pl.concat(parts, how="horizontal") if parts else df.lazy()
-    typed = source.select(
-        pl.col(c.name) if c.name in df.columns else pl.lit(None, dtype=dtype_of(c)).alias(c.name)
+        cast(c, first_only=_tries_formats(c, types[c.name]))
         for c in columns
-    ).collect()
+        if c.name in types and c.name not in numbers.slices
+    ]
+    plans = ([df.lazy().select(others)] if others else []) + ([numbers.joined] if numbers.slices else [])
+    done = pl.collect_all(plans, engine=_engine(df.height))
+    parsed = {s.name: s for s in done[0].get_columns()} if others else {}
+    parsed.update(numbers.columns(done[-1]) if numbers.slices else {})
+    typed = (
+        pl.DataFrame([parsed[c.name] if c.name in parsed else _nulls(c, df.height) for c in columns])
+        if parsed
+        else df.select(pl.lit(None, dtype=dtype_of(c)).alias(c.name) for c in columns)  # one row, as before
+    )
     frame, checks = _counted_checks(df, typed, columns, numbers.failures)
 
     unread = {ch.column for ch, count in checks if ch.rule == "type" and count}
-    again = [c for c in columns if c.name in unread and _tries_formats(c, df.schema[c.name])]
+    again = [c for c in columns if c.name in unread and _tries_formats(c, types[c.name])]
     if again:  # the first format did not read every value: try them all (the result is the same elsewhere)
         typed = typed.with_columns(
-            df.lazy().select(cast(c, first_only=False) for c in again).collect().get_columns()
+            _collect(df.lazy().select(cast(c, first_only=False) for c in again), df.height).get_columns()
         )
         frame, checks = _counted_checks(df, typed, columns, numbers.failures)
-    _raise_first(frame, checks, dataset, file)
+    _raise_first(frame, checks, typed.height, dataset, file)
 
     declared = {c.name for c in schema.columns}
     extra = [c for c in df.columns if c not in declared]
@@ -638,6 +687,10 @@ def apply_schema(df: pl.DataFrame, schema: TableSchema | None, *, dataset: str, 
             log.info("%s: %s: strict schema drops undeclared columns %s", dataset, file, ", ".join(extra))
         return typed
     return pl.concat([typed, df.select(_as_text(df, extra))], how="horizontal") if extra else typed
+
+
+def _nulls(column: Column, height: int) -> pl.Series:
+    return pl.Series(column.name, [], dtype=dtype_of(column)).extend_constant(None, height)
 
 
 def _as_text(df: pl.DataFrame, names: list[str]) -> list[pl.Expr]:

@@ -220,3 +220,116 @@ def test_min_max_and_enum() -> None:
     assert run(pl.DataFrame({"loai": [unicodedata.normalize("NFD", "Phường")]}), loai)["loai"][0] == "Phường"
     msg = fails(SchemaError, pl.DataFrame({"loai": ["Xã", "Quận"]}), loai)
     assert "must be one of" in msg and "'Quận'" in msg and "row 2" in msg
+
+
+# ------------------------------------------------------------------------------------- performance
+def count_queries(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Record every polars query (lazy collect, collect_all, eager DataFrame operation) from now on."""
+    seen: list[str] = []
+
+    def counting(owner: object, name: str) -> None:
+        original = getattr(owner, name)
+
+        def wrapper(*args: object, **kwargs: object) -> object:
+            seen.append(name)
+            return original(*args, **kwargs)
+
+        monkeypatch.setattr(owner, name, wrapper)
+
+    counting(pl.LazyFrame, "collect")
+    counting(pl.LazyFrame, "_collect_eager")  # what eager DataFrame.select/with_columns/rename run
+    counting(pl, "collect_all")
+    return seen
+
+
+def wide_frame(n_numbers: int) -> tuple[pl.DataFrame, list[Column]]:
+    data = {
+        "t": ["2025-02-05T22:01:17.266247+07:00", "2025-02-05T23:08:58.924887+07:00"],
+        "city": ["Đà Nẵng", unicodedata.normalize("NFD", "Đà Nẵng")],
+    }
+    columns = [Column("t", "datetime", required=True), Column("city", "string")]
+    for i in range(n_numbers):
+        data[f"n{i}"] = ["18.5 km/h", "N/A"] if i % 2 else ["1.134.310", "56"]
+        columns.append(Column(f"n{i}", "number" if i % 2 else "integer", min=0))
+    return pl.DataFrame(data), columns
+
+
+def test_queries_do_not_grow_with_the_number_of_columns(monkeypatch: pytest.MonkeyPatch) -> None:
+    counts = []
+    for n in (2, 40):
+        df, columns = wide_frame(n)
+        seen = count_queries(monkeypatch)
+        out = run(df, *columns)
+        counts.append(len(seen))
+        monkeypatch.undo()
+        assert out.width == n + 2
+        assert out["n0"].to_list() == [1134310, 56]
+        assert out["city"].to_list() == ["Đà Nẵng"] * 2
+    assert counts[0] == counts[1] <= 10
+
+
+def test_styles_are_detected_per_column_in_one_frame(caplog: pytest.LogCaptureFixture) -> None:
+    df = pl.DataFrame(
+        {
+            "same_text_as_thousands": ["1.500", "2.000.000"],
+            "same_text_as_decimal": ["1.500", "2.5"],
+            "comma_decimal": ["12,5", "3"],
+            "comma_thousands": ["1,234.5", "7"],
+            "declared": ["3,5", "1,25"],
+        }
+    )
+    with caplog.at_level("INFO", logger="lab.schema"):
+        out = run(
+            df,
+            Column("same_text_as_thousands", "integer"),
+            Column("same_text_as_decimal", "number"),
+            Column("comma_decimal", "number"),
+            Column("comma_thousands", "number"),
+            Column("declared", "number", decimal=","),
+        )
+    assert out.rows() == [(1500, 1.5, 12.5, 1234.5, 3.5), (2000000, 2.5, 3.0, 7.0, 1.25)]
+    logged = [r.getMessage() for r in caplog.records if "reads as" in r.getMessage()]
+    assert logged == [
+        "ds: f.csv: column 'same_text_as_thousands' reads as thousands '.', decimal ','",
+        "ds: f.csv: column 'comma_decimal' reads as thousands '.', decimal ','",
+        "ds: f.csv: column 'comma_thousands' reads as thousands ',', decimal '.'",
+    ]
+
+
+def test_number_text_is_normalised_before_parsing_and_in_messages() -> None:
+    df = pl.DataFrame({"n": [unicodedata.normalize("NFD", "5 người"), " ", None]})
+    assert run(df, Column("n", "integer"))["n"].to_list() == [5, None, None]
+    bad = pl.DataFrame({"n": ["1", unicodedata.normalize("NFD", "hỏng")]})
+    msg = fails(SchemaError, bad, Column("n", "integer"))
+    assert "'hỏng' at row 2" in msg
+
+
+def test_empty_and_all_null_number_columns() -> None:
+    empty = pl.DataFrame({"a": pl.Series([], dtype=pl.String), "b": pl.Series([], dtype=pl.String)})
+    out = run(empty, Column("a", "integer"), Column("b", "number"))
+    assert out.schema == {"a": pl.Int64, "b": pl.Float64} and out.height == 0
+    nulls = pl.DataFrame({"a": [None, "N/A"], "b": ["", "1"]}, schema={"a": pl.String, "b": pl.String})
+    assert run(nulls, Column("a", "integer"), Column("b", "number")).rows() == [(None, None), (None, 1.0)]
+
+
+def test_date_formats_after_the_first_are_tried_when_needed() -> None:
+    df = pl.DataFrame(
+        {"d": ["2025-07-01"] * 3 + ["02/07/2025"], "t": ["2025-02-05T22:01:00+07:00"] * 3 + ["x"]}
+    )
+    assert run(df, Column("d", "date"))["d"].to_list() == [date(2025, 7, 1)] * 3 + [date(2025, 7, 2)]
+    msg = fails(SchemaError, df, Column("d", "date"), Column("t", "datetime"))
+    assert "column 't': 'x' at row 4" in msg
+
+
+@pytest.mark.parametrize("streaming_rows", [0, 10**9])
+def test_same_result_on_either_polars_engine(monkeypatch: pytest.MonkeyPatch, streaming_rows: int) -> None:
+    monkeypatch.setattr("lab.schema.STREAMING_ROWS", streaming_rows)
+    df, columns = wide_frame(4)
+    df = pl.concat([df] * 50)
+    out = run(df.with_columns(pl.lit("x").alias("extra")), *columns)
+    assert out.columns == [c.name for c in columns] + ["extra"]
+    assert out["n0"].to_list() == [1134310, 56] * 50
+    assert out["n1"].to_list() == [18.5, None] * 50
+    assert out["t"].dt.convert_time_zone("UTC")[0] == datetime(2025, 2, 5, 15, 1, 17, 266247, tzinfo=UTC)
+    msg = fails(SchemaError, df.with_columns(pl.lit("-3").alias("n0")), *columns)
+    assert msg.endswith("column 'n0' has a minimum of 0: 100 values below it, e.g. -3 at row 1")
