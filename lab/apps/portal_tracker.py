@@ -1,0 +1,447 @@
+"""Portal tracker: how the open data portal is doing (``notebooks/apps/portal-tracker.ipynb``).
+
+Headline figures (visits, API calls, new accounts) with monthly trend charts, the two targets (datasets
+published against 1,000, datasets reused against 50) with their projections, requests by channel and the
+most viewed datasets. Filters: a period range (months), an agency and a theme (they narrow the dataset
+figures), a channel (it narrows the request figures).
+
+Nothing is computed here: the figures come from :mod:`lab.usage.kpis` (every public cell through the
+``min_count`` suppression of :func:`lab.usage.privacy.suppress`) and :mod:`lab.reuse` (targets). The
+usage store is built at start by :func:`open_store` (idempotent), so the app runs on the demo portal as is.
+The expensive queries run once at start over the whole window; a filter change only slices them.
+"""
+
+from __future__ import annotations
+
+import atexit
+import dataclasses
+import html
+import logging
+import os
+import shutil
+import tempfile
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import ipywidgets as widgets
+import polars as pl
+
+from lab.apps.base import App, allowed
+from lab.charts import bar_chart, format_number, table
+from lab.i18n import t, theme_label
+from lab.usage.charts import column_chart
+from lab.usage.kpis import channel_mix, monthly_facts, portal_totals
+from lab.usage.privacy import DEFAULT_MIN_COUNT, suppress
+from lab.usage.store import STORE_ENV, EventStore
+
+log = logging.getLogger(__name__)
+
+ALL = "__all__"  # the "every agency / theme / channel" choice
+CHANNELS = ("web", "api", "zalo", "sms", "app")
+HEADLINE = ("visits", "api_calls", "signups")
+DATASET_METRICS = ("dataset_views", "downloads", "api_calls", "channel_requests")
+
+
+def _demo_key(catalog: Any) -> str:
+    """A key naming the catalog and the demo portal's exact files (its manifest), for a shared store."""
+    import hashlib
+
+    from lab.fetch import demo_dir
+
+    manifest = demo_dir() / "manifest.json"
+    stamp = manifest.read_bytes() if manifest.is_file() else b""
+    path = str(getattr(catalog, "path", catalog))
+    return hashlib.sha256(path.encode() + stamp).hexdigest()[:16]
+
+
+def _prepare(store: Path | str | None, catalog: Any, wait_s: float) -> EventStore:
+    """:func:`lab.usage.report.prepare_store`, waiting up to ``wait_s`` while another kernel ingests."""
+    import time
+
+    from lab.usage.report import prepare_store
+    from lab.usage.store import StoreError
+
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            return prepare_store(store, catalog)
+        except StoreError as exc:
+            if "another ingest" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
+
+
+def open_store(store: str | Path | None = None, catalog: Any = None, *, wait_s: float = 120.0) -> EventStore:
+    """The usage store the app reads, the demo portal's logs ingested into it when it holds no real data.
+
+    ``store`` (or ``$LAB_USAGE_STORE``) when given. Otherwise a store in the temporary folder shared by
+    the kernels of this user, named after the catalog and the demo's manifest (so two demos never mix).
+    Ingestion is idempotent (:func:`lab.usage.report.prepare_store`): only the first kernel pays for it;
+    a kernel starting while another ingests waits for it (up to ``wait_s`` seconds), then falls back to a
+    store of its own in a temporary folder removed when it exits.
+    """
+    from lab.usage.store import StoreError
+
+    if store is not None or os.environ.get(STORE_ENV, "").strip():
+        return _prepare(store, catalog, wait_s)
+    shared = Path(tempfile.gettempdir()) / f"lab-apps-{os.getuid()}" / f"usage-{_demo_key(catalog)}"
+    try:
+        shared.parent.mkdir(parents=True, exist_ok=True)
+        return _prepare(shared, catalog, wait_s)
+    except StoreError as exc:
+        log.info("shared app store unusable (%s): using a store of this process", exc)
+    folder = tempfile.mkdtemp(prefix="lab-app-usage-")
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    return _prepare(Path(folder) / "store", catalog, 0)
+
+
+def quarter_of(day: date) -> str:
+    """``YYYY-Qn`` of a day."""
+    return f"{day.year}-Q{(day.month - 1) // 3 + 1}"
+
+
+def reuse_report(catalog: Any, lang: str = "vi") -> Any:
+    """The reuse report (:class:`lab.reuse.report.ReuseReport`) of the quarter holding the evaluation date."""
+    from lab.reuse.report import ReuseReport
+    from lab.reuse.targets import default_as_of
+
+    path = str(catalog.path) if hasattr(catalog, "path") else catalog
+    return ReuseReport.build(quarter_of(default_as_of(catalog)), catalog=path, lang=lang)
+
+
+def gauge_html(results: list[dict[str, Any]], lang: str) -> str:
+    """One bar per target: the value against the target, the deadline and the projected date."""
+    parts = []
+    for r in results:  # two targets
+        value, target = float(r["value"]), float(r["target"])
+        pct = max(0.0, min(100.0, 100 * value / target)) if target else 0.0
+        title = html.escape(r["title"].get(lang) or r["id"])
+        when = r["projected_date"] or "—"
+        status = html.escape(t(f"reuse_status_{str(r['status']).replace(' ', '_')}", lang))
+        text = t("apps_gauge_text", lang).format(
+            value=format_number(value, lang),
+            target=format_number(target, lang),
+            deadline=r["deadline"],
+            projected=when,
+        )
+        parts.append(
+            f"<div class='lab-gauge' data-metric='{html.escape(r['metric'])}'><b>{title}</b>"
+            f"<div style='background:#e6e6e6;border-radius:4px;height:14px;width:100%;max-width:520px'>"
+            f"<div style='background:#1f6f8b;height:14px;border-radius:4px;width:{pct:.1f}%'></div></div>"
+            f"<span class='lab-gauge-value'>{html.escape(text)}</span> · <em>{status}</em></div>"
+        )
+    return "".join(parts)
+
+
+def card(label: str, value: Any, suppressed: bool, lang: str, key: str, min_count: int) -> str:
+    """One headline figure (``data-key`` names it for tests and styling)."""
+    if value is None:
+        shown = t("usage_suppressed", lang).format(k=min_count) if suppressed else "—"
+    else:
+        shown = format_number(float(value), lang)
+    return (
+        f"<div class='lab-card' data-key='{key}' style='display:inline-block;margin:0 18px 8px 0'>"
+        f"<div style='font-size:0.85em'>{html.escape(label)}</div>"
+        f"<div class='lab-card-value' style='font-size:1.6em;font-weight:bold'>{html.escape(shown)}</div>"
+        "</div>"
+    )
+
+
+# ------------------------------------------------------------------------------ figures (thin adapters)
+def window_totals(totals: pl.DataFrame, start: str, end: str, min_count: int) -> dict[str, Any]:
+    """Sums of the monthly :func:`~lab.usage.kpis.portal_totals` over ``start``..``end`` (suppressed months
+    left out); a sum below ``min_count`` is suppressed too. ``{total: value}`` and ``{total}_suppressed``."""
+    window = totals.filter(pl.col("period").is_between(pl.lit(start), pl.lit(end)))
+    sums = window.select(pl.col(c).sum().cast(pl.Int64) for c in HEADLINE)
+    row = suppress(sums, HEADLINE, min_count).row(0, named=True)
+    return row
+
+
+def dataset_figures(
+    facts: pl.DataFrame, ids: list[str] | None, start: str, end: str, min_count: int
+) -> pl.DataFrame:
+    """Dataset views, downloads, API calls and channel requests of the datasets ``ids`` (all when None) over
+    the months ``start``..``end``, from the unsuppressed event facts, then suppressed below ``min_count``."""
+    sub = facts.filter(pl.col("period").is_between(pl.lit(start), pl.lit(end)))
+    if ids is not None:
+        sub = sub.filter(pl.col("dataset_id").is_in(ids))
+    sums = sub.group_by("metric").agg(pl.col("value").sum().cast(pl.Int64))
+    frame = pl.DataFrame({"metric": list(DATASET_METRICS)}).join(sums, on="metric", how="left")
+    return suppress(frame.with_columns(pl.col("value").fill_null(0)), ["value"], min_count)
+
+
+def top_viewed(
+    facts: pl.DataFrame, ids: list[str] | None, start: str, end: str, min_count: int, n: int = 10
+) -> pl.DataFrame:
+    """The ``n`` datasets (among ``ids``) with the most dataset views over the window, suppressed."""
+    sub = facts.filter(
+        pl.col("period").is_between(pl.lit(start), pl.lit(end)) & (pl.col("metric") == "dataset_views")
+    )
+    if ids is not None:
+        sub = sub.filter(pl.col("dataset_id").is_in(ids))
+    counts = sub.group_by("dataset_id").agg(pl.col("value").sum().cast(pl.Int64).alias("dataset_views"))
+    top = counts.filter(pl.col("dataset_views") > 0).sort(
+        ["dataset_views", "dataset_id"], descending=[True, False]
+    )
+    return suppress(top.head(n), ["dataset_views"], min_count)
+
+
+def channel_figures(mix: pl.DataFrame, start: str, end: str, min_count: int) -> pl.DataFrame:
+    """Requests per channel over the window (from the monthly, unsuppressed channel mix) and each channel's
+    share, suppressed below ``min_count`` (share null where suppressed)."""
+    window = mix.filter(pl.col("period").is_between(pl.lit(start), pl.lit(end)))
+    sums = window.group_by("channel").agg(pl.col("requests").sum().cast(pl.Int64))
+    frame = (
+        pl.DataFrame({"channel": list(CHANNELS)})
+        .join(sums, on="channel", how="left")
+        .with_columns(pl.col("requests").fill_null(0))
+        .with_columns(share=(100 * pl.col("requests") / pl.col("requests").sum()).fill_nan(None).round(2))
+    )
+    out = suppress(frame, ["requests"], min_count)
+    return out.with_columns(share=pl.when(pl.col("requests_suppressed")).then(None).otherwise("share"))
+
+
+class PortalTracker(App):
+    """The portal tracker app (see the module docstring).
+
+    Parameters
+    ----------
+    store
+        The usage store folder (default ``$LAB_USAGE_STORE`` or a per-process temporary one), see
+        :func:`open_store`.
+    catalog
+        The catalog (default ``$LAB_CATALOG`` or the project's).
+    lang
+        ``vi`` (default) or ``en``.
+    min_count
+        The smallest count shown to the public.
+    """
+
+    def __init__(
+        self,
+        store: str | Path | None = None,
+        catalog: Any = None,
+        lang: str = "vi",
+        min_count: int = DEFAULT_MIN_COUNT,
+    ) -> None:
+        from lab.catalog import Catalog, load_catalog
+        from lab.reuse.indicators import portal_listing
+        from lab.usage.demo_store import is_synthetic
+
+        super().__init__(lang)
+        self.min_count = int(min_count)
+        self.catalog = catalog if isinstance(catalog, Catalog) else load_catalog(catalog)
+        self.store = open_store(store, self.catalog)
+        self.synthetic = is_synthetic(self.store)
+        # whole-window queries, once: a filter change only slices them
+        self.totals = portal_totals(self.store, min_count=self.min_count)
+        self.months: list[str] = self.totals["period"].to_list()
+        self.facts = (
+            monthly_facts(self.store, min_count=0, imported=False)
+            .filter(pl.col("value").is_not_null())
+            .select(pl.col("month").dt.strftime("%Y-%m").alias("period"), "dataset_id", "metric", "value")
+        )
+        self.mix = channel_mix(self.store, by="month", min_count=0)
+        self.listing = portal_listing(self.catalog).select(
+            pl.col("dataset_id").cast(pl.String), "title_vi", "title_en", "publisher", "theme"
+        )
+        self.agencies: list[str] = sorted(self.listing["publisher"].drop_nulls().unique().to_list())
+        self.themes: list[str] = sorted(self.listing["theme"].drop_nulls().unique().to_list())
+        self.reuse = reuse_report(self.catalog, self.lang)
+
+        first = max(0, len(self.months) - 12)
+        self.period = widgets.SelectionRangeSlider(
+            options=self.months, index=(first, len(self.months) - 1), continuous_update=False
+        )
+        self.period.layout.width = "520px"
+        self.agency = widgets.Dropdown(style={"description_width": "initial"})
+        self.theme = widgets.Dropdown(style={"description_width": "initial"})
+        self.channel = widgets.Dropdown(style={"description_width": "initial"})
+        self._set_options(self.lang)
+        for w, name in ((self.period, "period"), (self.agency, "agency"), (self.theme, "theme")):
+            w.add_class(f"lab-filter-{name}")
+        self.channel.add_class("lab-filter-channel")
+        self.heading = widgets.HTML()
+        self.cards = widgets.HTML()
+        self.trends = widgets.HTML()
+        self.gauges = widgets.HTML()
+        self.datasets = widgets.HTML()
+        self.channels = widgets.HTML()
+        self.observe(self.period, self.agency, self.theme, self.channel)
+        self.widget = widgets.VBox(
+            [
+                self.language,
+                self.heading,
+                widgets.HBox([self.period]),
+                widgets.HBox([self.agency, self.theme, self.channel]),
+                self.message,
+                self.cards,
+                self.trends,
+                self.gauges,
+                self.datasets,
+                self.channels,
+            ]
+        )
+        self.widget.add_class("lab-portal-tracker")
+        self.safely(self.render)()
+
+    # ------------------------------------------------------------------------------------ inputs
+    def _set_options(self, lang: str) -> None:
+        every = t("apps_all", lang)
+        agency = allowed(self.agency.value, [ALL, *self.agencies], ALL)
+        theme = allowed(self.theme.value, [ALL, *self.themes], ALL)
+        channel = allowed(self.channel.value, [ALL, *CHANNELS], ALL)
+        self.agency.description = t("apps_agency", lang)
+        self.theme.description = t("apps_theme", lang)
+        self.channel.description = t("apps_channel", lang)
+        self.period.description = t("apps_period", lang)
+        self.agency.options = [(every, ALL), *((a, a) for a in self.agencies)]
+        self.theme.options = [(every, ALL), *((theme_label(th, lang), th) for th in self.themes)]
+        self.channel.options = [(every, ALL), *((t(f"usage_channel_{c}", lang), c) for c in CHANNELS)]
+        self.agency.value, self.theme.value, self.channel.value = agency, theme, channel
+        self._options_lang = lang
+
+    def filters(self) -> dict[str, Any]:
+        """The checked filter values: ``start``, ``end`` (months), ``agency``, ``theme``, ``channel``
+        (``None`` for all)."""
+        value = self.period.value if isinstance(self.period.value, tuple) else ()
+        start = allowed(value[0] if len(value) == 2 else None, self.months, self.months[0])
+        end = allowed(value[1] if len(value) == 2 else None, self.months, self.months[-1])
+        start, end = min(start, end), max(start, end)
+        agency = allowed(self.agency.value, self.agencies, None)
+        theme = allowed(self.theme.value, self.themes, None)
+        channel = allowed(self.channel.value, CHANNELS, None)
+        return {"start": start, "end": end, "agency": agency, "theme": theme, "channel": channel}
+
+    def dataset_ids(self, agency: str | None, theme: str | None) -> list[str] | None:
+        """The portal datasets of an agency and theme (None: no filter)."""
+        if agency is None and theme is None:
+            return None
+        sub = self.listing
+        if agency is not None:
+            sub = sub.filter(pl.col("publisher") == agency)
+        if theme is not None:
+            sub = sub.filter(pl.col("theme") == theme)
+        return sub["dataset_id"].to_list()
+
+    # ------------------------------------------------------------------------------------ output
+    def render(self) -> None:
+        """Redraw every part from the checked filters, in the visitor's language."""
+        lang = self.lang
+        if self._options_lang != lang:
+            self._set_options(lang)
+        f = self.filters()
+        start, end, mc = f["start"], f["end"], self.min_count
+        note = t("synthetic_note", lang) if self.synthetic else None
+        synthetic = f"<p class='synthetic'>{html.escape(note)}</p>" if note else ""
+        self.heading.value = (
+            f"<h2>{html.escape(t('apps_tracker_title', lang))}</h2>"
+            f"<p>{html.escape(t('apps_tracker_intro', lang))}</p>{synthetic}"
+        )
+        totals = window_totals(self.totals, start, end, mc)
+        cards = [
+            card(t(f"usage_{k}", lang), totals[k], totals[f"{k}_suppressed"], lang, k, mc) for k in HEADLINE
+        ]
+        window_label = t("apps_window", lang).format(start=start, end=end)
+        self.cards.value = f"<h3>{html.escape(window_label)}</h3>{''.join(cards)}"
+        window = self.totals.filter(pl.col("period").is_between(pl.lit(start), pl.lit(end)))
+        charts = [
+            column_chart(
+                window["period"].to_list(),
+                window[k].to_list(),
+                title=f"{t(f'usage_{k}', lang)} {t('usage_per_month', lang)}",
+                note=note,
+                lang=lang,
+            )
+            for k in ("visits", "api_calls", "signups")
+        ]
+        self.trends.value = "".join(str(c) for c in charts)
+        report = dataclasses.replace(self.reuse, lang=lang)
+        self.gauges.value = (
+            f"<h3>{html.escape(t('reuse_targets', lang))}</h3>{gauge_html(report.targets, lang)}"
+            + "".join(str(report.target_chart(r["metric"])) for r in report.targets)
+        )
+        self._render_datasets(f, lang, note)
+        self._render_channels(f, lang, note)
+
+    def _render_datasets(self, f: dict[str, Any], lang: str, note: str | None) -> None:
+        ids = self.dataset_ids(f["agency"], f["theme"])
+        figures = dataset_figures(self.facts, ids, f["start"], f["end"], self.min_count)
+        cards = "".join(
+            card(t(f"usage_{r['metric']}", lang), r["value"], r["value_suppressed"], lang, r["metric"], 0)
+            for r in figures.iter_rows(named=True)  # four metrics
+        )
+        top = top_viewed(self.facts, ids, f["start"], f["end"], self.min_count).join(
+            self.listing.select("dataset_id", pl.col(f"title_{lang}").alias("title"), "publisher"),
+            on="dataset_id",
+            how="left",
+        )
+        shown = top.select(
+            pl.coalesce("title", "dataset_id"),
+            pl.col("publisher").fill_null(""),
+            pl.col("dataset_views").map_elements(lambda v: format_number(v, lang), pl.String).fill_null("…"),
+        )
+        n = len(ids) if ids is not None else self.listing.height
+        scope = t("apps_datasets_scope", lang).format(n=format_number(n, lang))
+        self.datasets.value = (
+            f"<h3>{html.escape(t('apps_datasets_heading', lang))}</h3>"
+            f"<p class='lab-scope'>{html.escape(scope)}</p><div class='lab-dataset-cards'>{cards}</div>"
+            f"<h4>{html.escape(t('apps_top_viewed', lang))}</h4>"
+            + str(
+                table(
+                    shown, [t("apps_dataset", lang), t("apps_agency", lang), t("usage_dataset_views", lang)]
+                )
+            )
+        )
+
+    def _render_channels(self, f: dict[str, Any], lang: str, note: str | None) -> None:
+        mix = channel_figures(self.mix, f["start"], f["end"], self.min_count)
+        channel = f["channel"]
+        if channel is None:
+            chart = bar_chart(
+                [t(f"usage_channel_{c}", lang) for c in mix["channel"].to_list()],
+                mix["share"].fill_null(0.0).to_list(),
+                title=t("apps_channel_share", lang),
+                note=note,
+                lang=lang,
+            )
+            head = ""
+        else:
+            row = mix.filter(pl.col("channel") == channel).row(0, named=True)
+            monthly = (
+                self.mix.filter(
+                    (pl.col("channel") == channel)
+                    & pl.col("period").is_between(pl.lit(f["start"]), pl.lit(f["end"]))
+                )
+                .select("period", "requests")
+                .pipe(suppress, ["requests"], self.min_count)
+            )
+            label = t(f"usage_channel_{channel}", lang)
+            chart = column_chart(
+                monthly["period"].to_list(),
+                monthly["requests"].to_list(),
+                title=f"{t('apps_requests', lang)} · {label}",
+                note=note,
+                lang=lang,
+            )
+            head = card(
+                f"{t('apps_requests', lang)} · {label}",
+                row["requests"],
+                row["requests_suppressed"],
+                lang,
+                "channel_requests_window",
+                self.min_count,
+            )
+        self.channels.value = f"<h3>{html.escape(t('apps_channels_heading', lang))}</h3>{head}{chart}"
+
+
+__all__ = [
+    "PortalTracker",
+    "card",
+    "channel_figures",
+    "dataset_figures",
+    "open_store",
+    "top_viewed",
+    "window_totals",
+]

@@ -1,0 +1,238 @@
+"""``lab usage ingest | kpis | top``: the usage commands of the ``lab`` CLI.
+
+::
+
+    lab usage ingest --format {combined,common,haproxy,gateway-csv,gateway-jsonl,channel-csv,accounts,
+                               datagouv-metrics,socrata-site-metrics,ga4} FILE... --store DIR
+    lab usage kpis --store DIR [--from YYYY-MM] [--to YYYY-MM] [--by month|day] [--min-count K] --json
+    lab usage top --store DIR --metric {dataset_views,downloads,api_calls} --n N --json
+
+``--store`` defaults to ``$LAB_USAGE_STORE`` or ``data/store``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from lab.usage.adapters import FORMATS
+from lab.usage.privacy import DEFAULT_MIN_COUNT
+
+INGEST_OPTIONS = ("frontends", "ua_header")
+
+
+def _month(text: str) -> str:
+    """argparse type: ``YYYY-MM``."""
+    from lab.usage.kpis import _ym
+
+    try:
+        _ym(text, "month")
+    except Exception:
+        raise argparse.ArgumentTypeError(f"{text!r} is not YYYY-MM") from None
+    return text
+
+
+def _records(frame: Any, columns: tuple[str, ...] | list[str], key: str = "period") -> list[dict[str, Any]]:
+    """Rows as JSON records: ``key``, the columns, and ``suppressed`` (the suppressed columns' names)."""
+    flags = [c for c in columns if f"{c}_suppressed" in frame.columns]
+    out = []
+    for row in frame.iter_rows(named=True):
+        record = {key: row[key], **{c: row[c] for c in columns}}
+        record["suppressed"] = [c for c in flags if row[f"{c}_suppressed"]]
+        out.append(record)
+    return out
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    """Ingest files into the store; print lines read, parsed, rejected and events kept per file."""
+    from lab.usage.ingest import ingest
+    from lab.usage.routes import UrlRules, datagouv_rules
+    from lab.usage.rules import UDATA_COUNTING, CountingRules
+    from lab.usage.store import EventStore
+
+    rules = UrlRules.from_file(args.rules) if args.rules else (datagouv_rules() if args.udata else None)
+    options: dict[str, Any] = {}
+    if args.frontend:
+        options["frontends"] = tuple(args.frontend)
+    if args.ua_header is not None:
+        options["ua_header"] = args.ua_header
+    store = EventStore(args.store, timezone=args.store_timezone)
+    results = ingest(
+        [Path(f) for f in args.files],
+        args.format,
+        store=store,
+        rules=rules,
+        counting=UDATA_COUNTING if args.udata else CountingRules(),
+        timezone=args.timezone,
+        options=options,
+        progress=None if not args.json else False,
+    )
+    if args.json:
+        print(json.dumps([r.as_dict(with_text=True) for r in results], ensure_ascii=False, indent=2))
+        return 0
+    for r in results:
+        print(r.summary())
+        for rej in r.rejects:
+            print(
+                f"  line {rej.line}: {rej.reason}: {rej.text[:160]}"
+                if rej.text
+                else f"  line {rej.line}: {rej.reason}"
+            )
+        if r.lines_rejected > len(r.rejects):
+            print(
+                f"  … {r.lines_rejected - len(r.rejects):,} more rejected: "
+                + ", ".join(f"{k} {v:,}" for k, v in r.reasons.items())
+            )
+    if len(results) > 1:
+        total = {
+            k: sum(getattr(r, k) for r in results)
+            for k in ("lines_read", "lines_parsed", "lines_rejected", "events_kept")
+        }
+        print(
+            f"total: {total['lines_read']:,} lines read, {total['lines_parsed']:,} parsed, "
+            f"{total['lines_rejected']:,} rejected, {total['events_kept']:,} events kept"
+        )
+    print(f"store: {store.path}")
+    return 0
+
+
+def _existing_store(path: str | None):  # type: ignore[no-untyped-def]
+    """The store at ``path`` (default store if None); a missing one is a one-line error."""
+    from lab.usage.store import EventStore, StoreError
+
+    store = EventStore(path)
+    if not store.exists():
+        raise StoreError(
+            "no usage store here: ingest files first (lab usage ingest ... --store DIR)", file=store.path
+        )
+    return store
+
+
+def cmd_kpis(args: argparse.Namespace) -> int:
+    """Print the portal totals per month or day (``--json``: a list of records)."""
+    from lab.usage.kpis import TOTALS, portal_totals
+
+    args.store = _existing_store(args.store)
+
+    table = portal_totals(args.store, start=args.start, end=args.end, by=args.by, min_count=args.min_count)
+    records = _records(table, TOTALS)
+    if args.json:
+        print(json.dumps(records, ensure_ascii=False, indent=2))
+        return 0
+    _print_table(records, ["period", *TOTALS])
+    return 0
+
+
+def cmd_top(args: argparse.Namespace) -> int:
+    """Print the top datasets by a metric (``--json``: a list of records)."""
+    from lab.usage.kpis import top_datasets
+
+    args.store = _existing_store(args.store)
+
+    table = top_datasets(
+        args.store, metric=args.metric, n=args.n, start=args.start, end=args.end, min_count=args.min_count
+    )
+    records = [
+        {
+            "rank": r["rank"],
+            "dataset_id": r["dataset_id"],
+            args.metric: r[args.metric],
+            "suppressed": r[f"{args.metric}_suppressed"],
+        }
+        for r in table.iter_rows(named=True)
+    ]
+    if args.json:
+        print(json.dumps(records, ensure_ascii=False, indent=2))
+        return 0
+    _print_table(records, ["rank", "dataset_id", args.metric])
+    return 0
+
+
+def _print_table(records: list[dict[str, Any]], columns: list[str]) -> None:
+    """A plain aligned table; suppressed cells as ``<k``, unknown as ``–``."""
+
+    def cell(r: dict[str, Any], c: str) -> str:
+        v = r.get(c)
+        if v is None:
+            return "suppressed" if c in r.get("suppressed", []) else "–"
+        return f"{v:,}" if isinstance(v, int) and c != "rank" else str(v)
+
+    rows = [[cell(r, c) for c in columns] for r in records]
+    widths = [max(len(c), *(len(row[i]) for row in rows)) if rows else len(c) for i, c in enumerate(columns)]
+    print("  ".join(c.rjust(w) for c, w in zip(columns, widths, strict=True)))
+    for row in rows:
+        print("  ".join(v.rjust(w) for v, w in zip(row, widths, strict=True)))
+
+
+def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
+    """Add ``lab usage ingest | kpis | top`` to the ``lab`` CLI."""
+    usage = subparsers.add_parser(
+        "usage", help="usage analytics: ingest logs, KPIs, top datasets", parents=[common]
+    )
+    usub = usage.add_subparsers(dest="action", required=True, metavar="ACTION")
+
+    store_help = "event store folder (default: $LAB_USAGE_STORE or data/store)"
+    p = usub.add_parser("ingest", help="ingest log files or exports into the event store", parents=[common])
+    p.add_argument(
+        "--format", required=True, choices=FORMATS, metavar="FORMAT", help="one of: " + ", ".join(FORMATS)
+    )
+    p.add_argument("files", nargs="+", metavar="FILE", help="input files")
+    p.add_argument("--store", metavar="DIR", help=store_help)
+    p.add_argument("--rules", metavar="FILE", help="YAML URL routes (default: the Đà Nẵng portal's)")
+    p.add_argument(
+        "--timezone", metavar="TZ", help="time zone of timestamps without an offset (default: the store's)"
+    )
+    p.add_argument(
+        "--store-timezone",
+        metavar="TZ",
+        help="time zone of the months of a new store (default Asia/Ho_Chi_Minh)",
+    )
+    p.add_argument(
+        "--frontend", action="append", metavar="NAME", help="HAProxy: keep only this frontend (repeatable)"
+    )
+    p.add_argument(
+        "--ua-header", type=int, metavar="I", help="HAProxy: index of the User-Agent among captured headers"
+    )
+    p.add_argument(
+        "--udata", action="store_true", help="data.gouv.fr routes and counting (every hit, 200/302 only)"
+    )
+    p.add_argument("--json", action="store_true", help="print JSON (with the first rejected lines)")
+    p.set_defaults(func=cmd_ingest)
+
+    p = usub.add_parser("kpis", help="portal totals per month or day", parents=[common])
+    p.add_argument("--store", metavar="DIR", help=store_help)
+    p.add_argument("--from", dest="start", type=_month, metavar="YYYY-MM", help="first month")
+    p.add_argument("--to", dest="end", type=_month, metavar="YYYY-MM", help="last month")
+    p.add_argument("--by", choices=["month", "day"], default="month", help="period (default month)")
+    p.add_argument(
+        "--min-count",
+        type=int,
+        default=DEFAULT_MIN_COUNT,
+        metavar="K",
+        help="suppress cells below K (default 5)",
+    )
+    p.add_argument("--json", action="store_true", help="print a JSON list of records")
+    p.set_defaults(func=cmd_kpis)
+
+    p = usub.add_parser("top", help="top datasets by views, downloads or API calls", parents=[common])
+    p.add_argument("--store", metavar="DIR", help=store_help)
+    p.add_argument(
+        "--metric",
+        choices=["dataset_views", "downloads", "api_calls"],
+        default="dataset_views",
+        help="what to rank by",
+    )
+    p.add_argument("--n", type=int, default=10, metavar="N", help="how many (default 10)")
+    p.add_argument("--from", dest="start", type=_month, metavar="YYYY-MM", help="first month")
+    p.add_argument("--to", dest="end", type=_month, metavar="YYYY-MM", help="last month")
+    p.add_argument(
+        "--min-count",
+        type=int,
+        default=DEFAULT_MIN_COUNT,
+        metavar="K",
+        help="suppress cells below K (default 5)",
+    )
+    p.add_argument("--json", action="store_true", help="print a JSON list of records")
+    p.set_defaults(func=cmd_top)

@@ -1,0 +1,96 @@
+"""The demo portal's usage, ingested into a store through the catalog (so ``$LAB_DEMO`` is honoured).
+
+:func:`ingest_demo` reads the catalog entries ``portal-web-logs`` (combined log), ``portal-api-gateway``
+(gateway CSV), ``portal-channel-requests`` (channel CSV) and ``portal-signups`` (sign-ups) with
+:func:`lab.fetch.fetch`, records them as report inputs, and ingests them. It is idempotent: a file
+already in the store (same sha256, memoised by size and modification time) adds nothing, so a report
+can call it on every run. The demo's usage is **synthetic**; a store that already holds real data
+refuses it (and a demo store refuses real data), so the two are never mixed. A demo store made with
+another usage secret (on another machine, under another home) is rebuilt from the demo.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from pathlib import Path
+
+from lab.catalog import Catalog, load_catalog
+from lab.fetch import fetch
+from lab.loader import record_provenance
+from lab.usage.ingest import IngestResult, ingest
+from lab.usage.privacy import fingerprint, load_secret
+from lab.usage.store import EventStore, StoreError
+
+log = logging.getLogger(__name__)
+
+DEMO_SOURCES: tuple[tuple[str, str | None], ...] = (
+    ("portal-web-logs", None),  # the distribution's options say: log_format combined
+    ("portal-api-gateway", "gateway-csv"),
+    ("portal-channel-requests", "channel-csv"),
+    ("portal-signups", "accounts"),
+)
+"""Catalog id → ingest format of the demo portal's usage inputs."""
+
+
+def is_synthetic(store: EventStore | str | Path | None = None) -> bool:
+    """Whether the store holds synthetic (demo) inputs."""
+    st = store if isinstance(store, EventStore) else EventStore(store)
+    return any(e.get("synthetic") for e in st.entries()) if st.exists() else False
+
+
+def ingest_demo(
+    store: EventStore | str | Path | None = None,
+    *,
+    catalog: Catalog | str | Path | None = None,
+    progress: bool | None = False,
+) -> list[IngestResult]:
+    """Ingest the demo portal's usage logs (through the catalog) into ``store``; cheap when done before.
+
+    Parameters
+    ----------
+    store
+        The store or its folder (default ``$LAB_USAGE_STORE`` or ``data/store``).
+    catalog
+        The catalog (default ``$LAB_CATALOG`` or ``datasets.yaml``).
+    progress
+        Progress bars (off by default: reports run it on every run).
+
+    Returns
+    -------
+    list of IngestResult
+        One per input file; ``status`` is ``already ingested`` on every run after the first.
+
+    Raises
+    ------
+    lab.usage.store.StoreError
+        The store already holds real (not synthetic) inputs.
+    lab.errors.LabError
+        The demo portal is missing (generate it with ``lab demo``) or a file cannot be read.
+    """
+    st = store if isinstance(store, EventStore) else EventStore(store)
+    if st.exists() and any(not e.get("synthetic") for e in st.entries()):
+        raise StoreError("holds real usage data: ingest the synthetic demo into another store", file=st.path)
+    if st.exists() and st.ledger().get("secret_fingerprint") not in (None, fingerprint(load_secret())):
+        # a demo store made with another secret (another machine or home): it holds nothing that cannot
+        # be made again from the demo portal in seconds, so it is rebuilt rather than refused
+        log.warning("rebuilding the demo usage store %s: it was made with another usage secret", st.path)
+        shutil.rmtree(st.path)
+    cat = catalog if isinstance(catalog, Catalog) else load_catalog(catalog)
+    results: list[IngestResult] = []
+    for dataset_id, fmt in DEMO_SOURCES:
+        dataset = cat.get(dataset_id)
+        for dist in dataset.distributions:
+            path = fetch(dataset, dist, catalog_root=cat.root)
+            record_provenance(dataset.id, path)
+            results += ingest(
+                path,
+                fmt or str(dist.options.get("log_format", "combined")),
+                store=st,
+                timezone=dist.options.get("timezone"),
+                synthetic=dataset.synthetic,
+                progress=progress,
+            )
+    for r in results:
+        log.info("%s", r.summary())
+    return results

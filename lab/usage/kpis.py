@@ -1,0 +1,706 @@
+"""The KPIs: portal totals, the monthly fact table, channel mix, top datasets, API calls per app,
+accounts per quarter, growth. Lazy polars queries over the store, each collected once, at the edge.
+
+Every KPI counts only ``counted`` events (see :mod:`lab.usage.rules`), takes ``min_count`` (default
+5) and suppresses smaller cells (null + a ``<column>_suppressed`` flag, never 0). A metric whose
+inputs do not cover a month (no web log for that month, no API gateway export, …) is null: the
+inputs cannot tell. Where the events cannot tell but an imported site-wide monthly fact can (Socrata
+site metrics, data.gouv.fr global stats, a site-level GA4 export), the fact fills the cell.
+
+Periods are calendar months (or days) in the store's time zone, written ``YYYY-MM`` (``YYYY-MM-DD``).
+
+What each total counts (web = the portal's website):
+
+==================  ==========================================================================
+visits              distinct sessions of web events (30 minutes of inactivity ends one)
+unique_visitors     distinct web visitors (IP + User-Agent keys) in the period
+page_views          web page_view + search + dataset_view events
+dataset_views       web dataset_view events
+downloads           web download events
+api_calls           api_call events (answered: not the HTML page of an expired account)
+signups             signup events
+active_accounts     distinct accounts with an API call or a login in the period
+==================  ==========================================================================
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from pathlib import Path
+
+import polars as pl
+
+from lab.errors import LabError
+from lab.usage.privacy import DEFAULT_MIN_COUNT, suppress
+from lab.usage.schema import PAGE_EVENTS
+from lab.usage.store import EventStore, months_between
+
+TOTALS = (
+    "visits",
+    "unique_visitors",
+    "page_views",
+    "dataset_views",
+    "downloads",
+    "api_calls",
+    "signups",
+    "active_accounts",
+)
+"""The portal totals, in the order ``lab usage kpis`` prints them."""
+
+NEEDS: dict[str, tuple[str, ...]] = {
+    "visits": ("web",),
+    "unique_visitors": ("web",),
+    "page_views": ("web",),
+    "dataset_views": ("web",),
+    "downloads": ("web",),
+    "api_calls": ("api",),
+    "signups": ("accounts",),
+    "active_accounts": ("api", "accounts"),
+}
+"""Which input families can tell each total (any one of them)."""
+
+SITE_FACTS: dict[str, tuple[str, ...]] = {
+    "visits": ("visits",),
+    "page_views": ("page_views",),
+    "downloads": ("downloads",),
+    "signups": ("signups", "users_created"),
+}
+"""Imported site-wide monthly facts that can stand in for a total the events cannot tell."""
+
+DATASET_METRICS = ("dataset_views", "downloads", "api_calls", "channel_requests")
+"""Per-dataset metrics of the monthly fact table."""
+METRIC_FAMILIES: dict[str, tuple[str, ...]] = {
+    "dataset_views": ("web",),
+    "downloads": ("web",),
+    "api_calls": ("api",),
+    "channel_requests": ("zalo", "sms", "app"),
+}
+TOP_METRICS = ("dataset_views", "downloads", "api_calls")
+ENGINE = "streaming"
+"""polars engine of every collect: streams the month partitions, memory does not grow with months."""
+
+
+class KpiError(LabError):
+    """A KPI was asked with a bad period or metric."""
+
+
+def as_store(store: EventStore | str | Path | None) -> EventStore:
+    """An :class:`~lab.usage.store.EventStore` from a store, a folder or None (the default store)."""
+    return store if isinstance(store, EventStore) else EventStore(store)
+
+
+def _ym(text: str | None, what: str) -> int | None:
+    """``YYYY-MM`` → ``YYYYMM`` (None stays None)."""
+    if text is None:
+        return None
+    text = str(text).strip()
+    if len(text) != 7 or text[4] != "-" or not (text[:4].isdigit() and text[5:].isdigit()):
+        raise KpiError(f"{what} {text!r} is not YYYY-MM")
+    if not 1 <= int(text[5:]) <= 12:
+        raise KpiError(f"{what} {text!r} is not YYYY-MM")
+    return int(text[:4]) * 100 + int(text[5:])
+
+
+def _window(lf: pl.LazyFrame, start: str | None, end: str | None) -> pl.LazyFrame:
+    """Keep the partitions from month ``start`` to month ``end`` (inclusive; None = open)."""
+    lo, hi = _ym(start, "--from"), _ym(end, "--to")
+    if lo is not None and hi is not None and lo > hi:
+        raise KpiError(f"--from {start} is after --to {end}")
+    ym = pl.col("year") * 100 + pl.col("month")
+    if lo is not None:
+        lf = lf.filter(ym >= lo)
+    if hi is not None:
+        lf = lf.filter(ym <= hi)
+    return lf
+
+
+def _period_months(store: EventStore, start: str | None, end: str | None) -> list[str]:
+    """The months a KPI reports: the asked window, or the months the inputs cover."""
+    if start is not None and end is not None:
+        return months_between(start, end)
+    covered = store.coverage()
+    facts = store.scan_facts().select("month").unique().collect()
+    known = sorted(
+        {d.strftime("%Y-%m") for d in covered.get_column("month").to_list()}
+        | {d.strftime("%Y-%m") for d in facts.get_column("month").to_list()}
+    )
+    if not known:
+        return []
+    return months_between(start or known[0], end or known[-1])
+
+
+def _covered(store: EventStore, families: Sequence[str]) -> pl.Expr:
+    """Expression over a ``month`` (date) column: true where any of ``families`` covers the month."""
+    cov = store.coverage().filter(pl.col("family").is_in(list(families)))
+    return pl.col("month").is_in(cov.get_column("month").unique().implode())
+
+
+def _collect(lf: pl.LazyFrame) -> pl.DataFrame:
+    return lf.collect(engine=ENGINE)
+
+
+def _summaries(
+    store: EventStore, start: str | None, end: str | None, use: bool | None
+) -> pl.LazyFrame | None:
+    """The per-part summaries of the window (:mod:`lab.usage.summary`), or None to read the events.
+
+    ``use`` None: the summaries when every part has one; False: always the events (both give the same
+    numbers; the tests check it)."""
+    if use is False:
+        return None
+    sums = store.scan_summaries()
+    if sums is None:
+        if use:
+            raise KpiError("this store has no per-part summaries: re-ingest its files, or read the events")
+        return None
+    return _window(sums, start, end)
+
+
+def _n(condition: pl.Expr) -> pl.Expr:
+    """Sum of summary counts ``n`` where ``condition`` holds (0 if none)."""
+    return pl.col("n").filter(condition).sum().cast(pl.Int64)
+
+
+def _totals_from_events(lf: pl.LazyFrame, by: str, tz: str) -> pl.DataFrame:
+    """The totals per (year, month[, day]) from counted events."""
+    web = pl.col("channel") == "web"
+    keys = ["year", "month"]
+    if by == "day":
+        lf = lf.with_columns(day=pl.col("ts").dt.convert_time_zone(tz).dt.date())
+        keys = ["year", "month", "day"]
+    return _collect(
+        lf.group_by(keys).agg(
+            visits=pl.col("session_id").filter(web).drop_nulls().n_unique(),
+            unique_visitors=pl.col("visitor_key").filter(web).drop_nulls().n_unique(),
+            page_views=(web & pl.col("event").is_in(list(PAGE_EVENTS))).sum(),
+            dataset_views=(web & (pl.col("event") == "dataset_view")).sum(),
+            downloads=(web & (pl.col("event") == "download")).sum(),
+            api_calls=(pl.col("event") == "api_call").sum(),
+            signups=(pl.col("event") == "signup").sum(),
+            active_accounts=pl.col("account_key")
+            .filter(pl.col("event").is_in(["api_call", "login"]))
+            .drop_nulls()
+            .n_unique(),
+        )
+    ).with_columns(pl.col(c).cast(pl.Int64) for c in TOTALS)
+
+
+def _distinct_per_month(store: EventStore, sums: pl.LazyFrame, kind: str, name: str) -> pl.LazyFrame:
+    """Distinct visitors (``kind`` visitor) or accounts (account) per month: the part's own count for a
+    month ingested from one file, the union of the parts' keys for a month of several files."""
+    keys = ["year", "month"]
+    single = store.parts_per_month().filter(pl.col("parts") == 1).select(keys).lazy()
+    one_part = (
+        sums.filter(pl.col("kind") == f"{kind}s")
+        .join(single, on=keys, how="semi")
+        .group_by(keys)
+        .agg(pl.col("n").sum().alias(name))
+    )
+    multi = store.parts_per_month().filter(pl.col("parts") > 1).select(keys)
+    if multi.is_empty():
+        return one_part
+    window = sums.select(keys).unique()
+    several = (
+        store.scan_summary_keys(kind)
+        .join(multi.lazy(), on=keys, how="semi")
+        .join(window, on=keys, how="semi")
+        .group_by(keys)
+        .agg(pl.col("key").n_unique().alias(name))
+    )
+    return pl.concat([one_part, several.with_columns(pl.col(name).cast(pl.Int64))])
+
+
+def _totals_from_summaries(store: EventStore, sums: pl.LazyFrame) -> pl.DataFrame:
+    """The totals per (year, month) from the per-part summaries."""
+    web = pl.col("channel") == "web"
+    ev = pl.col("event")
+    keys = ["year", "month"]
+    counts, visits, visitors, accounts = pl.collect_all(
+        [
+            sums.filter(pl.col("kind") == "count")
+            .group_by(keys)
+            .agg(
+                page_views=_n(web & ev.is_in(list(PAGE_EVENTS))),
+                dataset_views=_n(web & (ev == "dataset_view")),
+                downloads=_n(web & (ev == "download")),
+                api_calls=_n(ev == "api_call"),
+                signups=_n(ev == "signup"),
+            ),
+            sums.filter((pl.col("kind") == "sessions") & web).group_by(keys).agg(visits=pl.col("n").sum()),
+            _distinct_per_month(store, sums, "visitor", "unique_visitors"),
+            _distinct_per_month(store, sums, "account", "active_accounts"),
+        ],
+        engine=ENGINE,
+    )
+    out = counts
+    for part in (visits, visitors, accounts):
+        out = out.join(part, on=keys, how="full", coalesce=True)
+    return out.with_columns(pl.col(c).cast(pl.Int64).fill_null(0) for c in TOTALS).select(*keys, *TOTALS)
+
+
+# ----------------------------------------------------------------------------------------- totals
+def portal_totals(
+    store: EventStore | str | Path | None = None,
+    *,
+    start: str | None = None,
+    end: str | None = None,
+    by: str = "month",
+    min_count: int = DEFAULT_MIN_COUNT,
+    use_facts: bool = True,
+    use_summaries: bool | None = None,
+) -> pl.DataFrame:
+    """Portal totals per month (or day): visits, unique visitors, page views, dataset views,
+    downloads, API calls, sign-ups, active accounts.
+
+    Parameters
+    ----------
+    store
+        The store (default ``data/store``).
+    start, end
+        First and last month, ``YYYY-MM`` (default: the months the inputs cover).
+    by
+        ``month`` or ``day``.
+    min_count
+        Cells below it are suppressed (``0`` shows everything).
+    use_facts
+        Fill totals the events cannot tell from imported site-wide monthly facts (months only).
+    use_summaries
+        Read the per-part summaries made at ingest (default: when the store has them; months only)
+        rather than the events; the numbers are the same.
+
+    Returns
+    -------
+    polars.DataFrame
+        ``period`` and the :data:`TOTALS` columns (Int64; null where the inputs cannot tell or the
+        cell is suppressed), one ``<total>_suppressed`` flag per total; one row per period of the
+        window, in order.
+    """
+    if by not in ("month", "day"):
+        raise KpiError(f"--by must be month or day, not {by!r}")
+    st = as_store(store)
+    months = _period_months(st, start, end)
+    tz = st.timezone
+    first, last = (months[0], months[-1]) if months else (start, end)
+    sums = _summaries(st, first, last, use_summaries) if by == "month" else None
+    if sums is not None:
+        agg = _totals_from_summaries(st, sums)
+    else:
+        agg = _totals_from_events(_window(st.scan(), first, last).filter("counted"), by, tz)
+    calendar = pl.DataFrame(
+        {"month": [date(int(m[:4]), int(m[5:]), 1) for m in months]}, schema={"month": pl.Date}
+    )
+    if by == "day":
+        calendar = (
+            calendar.select(pl.date_ranges(pl.col("month"), pl.col("month").dt.month_end()).alias("day"))
+            .explode("day")
+            .with_columns(month=pl.col("day").dt.truncate("1mo"))
+        )
+        agg = agg.drop("year", "month").with_columns(month=pl.col("day").dt.truncate("1mo"))
+        table = calendar.join(agg.drop("month"), on="day", how="left")
+    else:
+        agg = agg.with_columns(month=pl.date(pl.col("year"), pl.col("month"), 1)).drop("year")
+        table = calendar.join(agg, on="month", how="left")
+    table = table.with_columns(
+        pl.when(_covered(st, NEEDS[c])).then(pl.col(c).fill_null(0)).otherwise(None).alias(c) for c in TOTALS
+    )
+    if use_facts and by == "month":
+        table = _fill_from_facts(st, table)
+    period = pl.col("day").dt.strftime("%Y-%m-%d") if by == "day" else pl.col("month").dt.strftime("%Y-%m")
+    table = table.select(period.alias("period"), *TOTALS).sort("period")
+    return suppress(table, TOTALS, min_count)
+
+
+def _fill_from_facts(store: EventStore, table: pl.DataFrame) -> pl.DataFrame:
+    """Fill null totals from imported site-wide facts of the same month."""
+    names = {alias: total for total, aliases in SITE_FACTS.items() for alias in aliases}
+    facts = _collect(
+        store.scan_facts()
+        .filter(pl.col("dataset_id").is_null() & pl.col("metric").is_in(list(names)))
+        .group_by("month", "metric")
+        .agg(pl.col("value").sum())
+    )
+    if facts.is_empty():
+        return table
+    wide = (
+        facts.with_columns(total=pl.col("metric").replace_strict(names, return_dtype=pl.String))
+        .group_by("month", "total")
+        .agg(pl.col("value").max())
+        .pivot(on="total", index="month", values="value")
+    )
+    fill = [c for c in SITE_FACTS if c in wide.columns]
+    joined = table.join(wide.rename({c: f"_fact_{c}" for c in fill}), on="month", how="left")
+    return joined.with_columns(pl.coalesce(c, f"_fact_{c}").alias(c) for c in fill).drop(
+        f"_fact_{c}" for c in fill
+    )
+
+
+# ---------------------------------------------------------------------------- counted rows
+def _counted_rows(store: EventStore, start: str | None, end: str | None, use: bool | None) -> pl.LazyFrame:
+    """Counted events as ``year, month, channel, event, dataset_id, app_id, n``: one row per
+    (part, channel, event, dataset, app) with its count from the summaries, or one row per event
+    (``n`` = 1) from the events. Every count-based KPI sums ``n``."""
+    sums = _summaries(store, start, end, use)
+    cols = ["year", "month", "channel", "event", "dataset_id", "app_id"]
+    if sums is not None:
+        return sums.filter(pl.col("kind") == "count").select(*cols, "n")
+    return _window(store.scan(), start, end).filter("counted").select(*cols, n=pl.lit(1, dtype=pl.Int64))
+
+
+def _account_keys(store: EventStore, start: str | None, end: str | None, use: bool | None) -> pl.LazyFrame:
+    """``year, month, key``: the accounts active (a counted API call or login) in each part."""
+    if _summaries(store, start, end, use) is not None:
+        return _window(store.scan_summary_keys("account"), start, end)
+    return (
+        _window(store.scan(), start, end)
+        .filter(
+            pl.col("counted")
+            & pl.col("event").is_in(["api_call", "login"])
+            & pl.col("account_key").is_not_null()
+        )
+        .select("year", "month", key=pl.col("account_key"))
+    )
+
+
+# ------------------------------------------------------------------------------------ fact table
+def monthly_facts(
+    store: EventStore | str | Path | None = None,
+    *,
+    start: str | None = None,
+    end: str | None = None,
+    min_count: int = DEFAULT_MIN_COUNT,
+    imported: bool = True,
+    use_summaries: bool | None = None,
+) -> pl.DataFrame:
+    """The monthly fact table: dataset × month × metric, missing months filled with 0.
+
+    Parameters
+    ----------
+    store, start, end, min_count, use_summaries
+        As for :func:`portal_totals`.
+    imported
+        Also include imported platform facts (data.gouv.fr, Socrata, GA4), with their ``source``.
+
+    Returns
+    -------
+    polars.DataFrame
+        ``month`` (date), ``dataset_id``, ``metric`` (:data:`DATASET_METRICS` for events), ``value``
+        (0 for a covered month without events; null where no input covers the month, or suppressed),
+        ``value_suppressed``, ``source`` (``events`` or the import format), ``partial``; in the order
+        source, metric, dataset, month. Every dataset seen in the window gets every month of the window.
+    """
+    st = as_store(store)
+    months = _period_months(st, start, end)
+    first, last = (months[0], months[-1]) if months else (start, end)
+    rows = _counted_rows(st, first, last, use_summaries).filter(pl.col("dataset_id").is_not_null())
+    ch, ev = pl.col("channel"), pl.col("event")
+    counts = (
+        _collect(
+            rows.group_by("year", "month", "dataset_id").agg(
+                dataset_views=_n((ch == "web") & (ev == "dataset_view")),
+                downloads=_n((ch == "web") & (ev == "download")),
+                api_calls=_n(ev == "api_call"),
+                channel_requests=_n(ch.is_in(["zalo", "sms", "app"])),
+            )
+        )
+        .with_columns(month=pl.date(pl.col("year"), pl.col("month"), 1))
+        .drop("year")
+    )
+    coverage = st.coverage()
+    covered = {
+        m: coverage.filter(pl.col("family").is_in(list(fams))).get_column("month").unique().implode()
+        for m, fams in METRIC_FAMILIES.items()
+    }
+    # datasets (sorted) × months (in order), then the counts: rows come out in (dataset, month) order,
+    # and the unpivot in (metric, dataset, month) order, with no sort of the large table
+    wide = (
+        counts.select(pl.col("dataset_id").unique().sort())
+        .join(
+            pl.DataFrame(
+                {"month": [date(int(m[:4]), int(m[5:]), 1) for m in months]}, schema={"month": pl.Date}
+            ),
+            how="cross",
+        )
+        .join(counts, on=["month", "dataset_id"], how="left", maintain_order="left")
+        .with_columns(
+            pl.when(pl.col("month").is_in(covered[m])).then(pl.col(m).cast(pl.Int64).fill_null(0)).alias(m)
+            for m in DATASET_METRICS
+        )
+    )
+    table = wide.unpivot(
+        index=["month", "dataset_id"], on=list(DATASET_METRICS), variable_name="metric", value_name="value"
+    ).with_columns(source=pl.lit("events"), partial=pl.lit(False))
+    if imported:
+        extra = _imported_filled(st, start, end).sort(
+            "source", "metric", "dataset_id", "month", nulls_last=True
+        )
+        table = pl.concat([table, extra], how="vertical_relaxed")
+    return suppress(table, ["value"], min_count)
+
+
+def _imported_filled(store: EventStore, start: str | None, end: str | None) -> pl.DataFrame:
+    """Imported facts, each series (source, dataset, metric) filled with 0 over its own months."""
+    facts = store.scan_facts()
+    lo, hi = _ym(start, "--from"), _ym(end, "--to")
+    ym = pl.col("month").dt.year() * 100 + pl.col("month").dt.month()
+    if lo is not None:
+        facts = facts.filter(ym >= lo)
+    if hi is not None:
+        facts = facts.filter(ym <= hi)
+    facts = _collect(
+        facts.group_by("month", "source", "dataset_id", "metric").agg(
+            pl.col("value").sum(), pl.col("partial").any()
+        )
+    )
+    if facts.is_empty():
+        return pl.DataFrame(
+            schema={
+                "month": pl.Date,
+                "dataset_id": pl.String,
+                "metric": pl.String,
+                "value": pl.Int64,
+                "source": pl.String,
+                "partial": pl.Boolean,
+            }
+        )
+    span = facts.group_by("source").agg(lo=pl.col("month").min(), hi=pl.col("month").max())
+    series = facts.select("source", "dataset_id", "metric").unique()
+    grid = (
+        span.select("source", month=pl.date_ranges("lo", "hi", interval="1mo"))
+        .explode("month")
+        .join(series, on="source", how="inner", nulls_equal=True)
+    )
+    return grid.join(
+        facts, on=["month", "source", "dataset_id", "metric"], how="left", nulls_equal=True
+    ).select(
+        "month",
+        "dataset_id",
+        "metric",
+        value=pl.col("value").fill_null(0),
+        source="source",
+        partial=pl.col("partial").fill_null(False),
+    )
+
+
+# ---------------------------------------------------------------------------------- other KPIs
+def channel_mix(
+    store: EventStore | str | Path | None = None,
+    *,
+    start: str | None = None,
+    end: str | None = None,
+    by: str = "year",
+    min_count: int = DEFAULT_MIN_COUNT,
+    use_summaries: bool | None = None,
+) -> pl.DataFrame:
+    """Requests per channel per year (or month), and each channel's share of the period.
+
+    Requests are counted events other than sign-ups and logins: web page views and downloads, API
+    calls, Zalo/SMS/app requests.
+
+    Returns
+    -------
+    polars.DataFrame
+        ``period``, ``channel``, ``requests``, ``share`` (percent of the period's requests; null
+        where ``requests`` is suppressed), ``requests_suppressed``.
+    """
+    if by not in ("year", "month"):
+        raise KpiError(f"by must be year or month, not {by!r}")
+    st = as_store(store)
+    rows = _counted_rows(st, start, end, use_summaries).filter(~pl.col("event").is_in(["signup", "login"]))
+    keys = ["year"] if by == "year" else ["year", "month"]
+    counts = _collect(rows.group_by(*keys, "channel").agg(requests=pl.col("n").sum().cast(pl.Int64)))
+    period = (
+        pl.col("year").cast(pl.String)
+        if by == "year"
+        else pl.format("{}-{}", pl.col("year"), pl.col("month").cast(pl.String).str.zfill(2))
+    )
+    table = counts.select(
+        period.alias("period"),
+        pl.col("channel").cast(pl.String),
+        "requests",
+        share=(100 * pl.col("requests") / pl.col("requests").sum().over(keys)).round(2),
+    ).sort("period", "channel")
+    table = suppress(table, ["requests"], min_count)
+    return table.with_columns(
+        share=pl.when(pl.col("requests_suppressed")).then(None).otherwise(pl.col("share"))
+    )
+
+
+def top_datasets(
+    store: EventStore | str | Path | None = None,
+    *,
+    metric: str = "dataset_views",
+    n: int = 10,
+    start: str | None = None,
+    end: str | None = None,
+    min_count: int = DEFAULT_MIN_COUNT,
+    use_summaries: bool | None = None,
+) -> pl.DataFrame:
+    """The ``n`` datasets with the most ``metric`` (dataset_views, downloads or api_calls) in the window.
+
+    Returns
+    -------
+    polars.DataFrame
+        ``rank``, ``dataset_id``, ``<metric>``, ``<metric>_suppressed``; ties ordered by dataset id.
+    """
+    if metric not in TOP_METRICS:
+        raise KpiError(f"--metric must be one of {', '.join(TOP_METRICS)}, not {metric!r}")
+    if n < 1:
+        raise KpiError("--n must be at least 1")
+    st = as_store(store)
+    event = {"dataset_views": "dataset_view", "downloads": "download", "api_calls": "api_call"}[metric]
+    rows = _counted_rows(st, start, end, use_summaries).filter(
+        (pl.col("event") == event) & pl.col("dataset_id").is_not_null()
+    )
+    if metric != "api_calls":
+        rows = rows.filter(pl.col("channel") == "web")
+    counts = _collect(rows.group_by("dataset_id").agg(pl.col("n").sum().cast(pl.Int64).alias(metric)))
+    top = counts.sort([metric, "dataset_id"], descending=[True, False]).head(n)
+    top = top.with_row_index("rank", offset=1).with_columns(pl.col("rank").cast(pl.Int64))
+    return suppress(top, [metric], min_count)
+
+
+def api_calls_per_app(
+    store: EventStore | str | Path | None = None,
+    *,
+    start: str | None = None,
+    end: str | None = None,
+    by: str | None = "year",
+    min_count: int = DEFAULT_MIN_COUNT,
+    use_summaries: bool | None = None,
+) -> pl.DataFrame:
+    """Answered API calls per application (consumer key) per year, month, or over the whole window.
+
+    Returns
+    -------
+    polars.DataFrame
+        ``period`` (``all`` when ``by`` is None), ``app_id``, ``api_calls``, ``datasets`` (distinct
+        datasets called), with suppression flags; most calls first within a period.
+    """
+    if by not in ("year", "month", None):
+        raise KpiError(f"by must be year, month or None, not {by!r}")
+    st = as_store(store)
+    rows = _counted_rows(st, start, end, use_summaries).filter(pl.col("event") == "api_call")
+    keys = {"year": ["year"], "month": ["year", "month"], None: []}[by]
+    counts = _collect(
+        rows.group_by(*keys, "app_id").agg(
+            api_calls=pl.col("n").sum().cast(pl.Int64),
+            datasets=pl.col("dataset_id").drop_nulls().n_unique().cast(pl.Int64),
+        )
+    )
+    period = {
+        "year": pl.col("year").cast(pl.String),
+        "month": pl.format("{}-{}", pl.col("year"), pl.col("month").cast(pl.String).str.zfill(2)),
+        None: pl.lit("all"),
+    }[by]
+    table = counts.select(period.alias("period"), "app_id", "api_calls", "datasets").sort(
+        ["period", "api_calls", "app_id"], descending=[False, True, False], nulls_last=True
+    )
+    return suppress(table, ["api_calls", "datasets"], min_count)
+
+
+def accounts_per_quarter(
+    store: EventStore | str | Path | None = None,
+    *,
+    start: str | None = None,
+    end: str | None = None,
+    min_count: int = DEFAULT_MIN_COUNT,
+    use_summaries: bool | None = None,
+) -> pl.DataFrame:
+    """Accounts signed up and accounts active (an API call or a login) per quarter.
+
+    Returns
+    -------
+    polars.DataFrame
+        ``quarter`` (``YYYY-Qn``), ``signups``, ``active_accounts``, suppression flags.
+    """
+    st = as_store(store)
+    quarter = pl.format("{}-Q{}", pl.col("year"), (pl.col("month") - 1) // 3 + 1).alias("quarter")
+    signups, active = pl.collect_all(
+        [
+            _counted_rows(st, start, end, use_summaries)
+            .filter(pl.col("event") == "signup")
+            .group_by(quarter)
+            .agg(signups=pl.col("n").sum().cast(pl.Int64)),
+            _account_keys(st, start, end, use_summaries)
+            .group_by(quarter)
+            .agg(active_accounts=pl.col("key").n_unique().cast(pl.Int64)),
+        ],
+        engine=ENGINE,
+    )
+    counts = (
+        signups.join(active, on="quarter", how="full", coalesce=True)
+        .with_columns(pl.col("signups", "active_accounts").fill_null(0))
+        .sort("quarter")
+    )
+    return suppress(counts, ["signups", "active_accounts"], min_count)
+
+
+def growth(
+    frame: pl.DataFrame, columns: Sequence[str] | None = None, *, period: str = "period"
+) -> pl.DataFrame:
+    """Month-over-month and year-over-year growth of monthly totals (in percent).
+
+    Parameters
+    ----------
+    frame
+        One row per consecutive month (as :func:`portal_totals` returns).
+    columns
+        The totals to compute growth for (default all of :data:`TOTALS` present).
+
+    Returns
+    -------
+    polars.DataFrame
+        ``frame`` with ``<column>_mom`` and ``<column>_yoy`` (Float64, percent, one decimal; null
+        where the earlier value is missing, suppressed or zero).
+
+    Examples
+    --------
+    >>> f = pl.DataFrame({"period": ["2024-01", "2024-02"], "visits": [100, 150]})
+    >>> growth(f, ["visits"])["visits_mom"].to_list()
+    [None, 50.0]
+    """
+    columns = [c for c in (columns or TOTALS) if c in frame.columns]
+    ordered = frame.sort(period)
+
+    def pct(col: str, lag: int) -> pl.Expr:
+        before = pl.col(col).shift(lag)
+        return (
+            pl.when(before.is_not_null() & (before != 0))
+            .then((100 * (pl.col(col) / before - 1)).round(1))
+            .otherwise(None)
+            .cast(pl.Float64)
+        )
+
+    return ordered.with_columns(
+        *[pct(c, 1).alias(f"{c}_mom") for c in columns], *[pct(c, 12).alias(f"{c}_yoy") for c in columns]
+    )
+
+
+def kpi_suite(
+    store: EventStore | str | Path | None = None,
+    *,
+    start: str | None = None,
+    end: str | None = None,
+    min_count: int = DEFAULT_MIN_COUNT,
+    n: int = 10,
+    use_summaries: bool | None = None,
+) -> dict[str, pl.DataFrame]:
+    """Every KPI of the store at once (what a monthly report shows).
+
+    Returns
+    -------
+    dict
+        ``totals`` (with growth), ``facts``, ``channel_mix``, ``top_dataset_views``, ``top_downloads``,
+        ``top_api_calls``, ``api_per_app``, ``accounts``.
+    """
+    st = as_store(store)
+    kw = {"start": start, "end": end, "min_count": min_count, "use_summaries": use_summaries}
+    return {
+        "totals": growth(portal_totals(st, **kw)),
+        "facts": monthly_facts(st, **kw),
+        "channel_mix": channel_mix(st, **kw),
+        **{f"top_{m}": top_datasets(st, metric=m, n=n, **kw) for m in TOP_METRICS},
+        "api_per_app": api_calls_per_app(st, **kw),
+        "accounts": accounts_per_quarter(st, **kw),
+    }

@@ -1,0 +1,223 @@
+"""The portal tracker, reuse explorer and city map in a real Voilà on 127.0.0.1, driven in headless Chromium:
+each loads, shows the library's figures, answers its filters and the language switch, the map draws its
+layers, and no request leaves 127.0.0.1. Screenshots go to test-artifacts/ (git-ignored)."""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import polars as pl
+import pytest
+from playwright.sync_api import Page, expect
+
+from lab.charts import format_number
+from lab.serve import voila_command, voila_env
+
+pytestmark = [pytest.mark.slow, pytest.mark.browser]
+
+LOAD = 240_000  # ms: a kernel start plus the app's first build, on a loaded 2-core machine
+STEP = 60_000  # ms: a filter change
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def _voila(env: dict[str, str], log: Path) -> Iterator[str]:
+    port = _free_port()
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(voila_command(port), env=voila_env(env), stdout=out, stderr=subprocess.STDOUT)
+        try:
+            deadline = time.monotonic() + 120
+            while time.monotonic() < deadline:
+                if proc.poll() is not None:
+                    pytest.fail(f"voila exited: {log.read_text(errors='replace')[-2000:]}")
+                with socket.socket() as s:
+                    if s.connect_ex(("127.0.0.1", port)) == 0:
+                        break
+                time.sleep(0.3)
+            else:
+                pytest.fail("voila did not listen within 120 s")
+            yield f"http://127.0.0.1:{port}"
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+@pytest.fixture(scope="module")
+def usage_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The usage store the tracker's kernels build (and the tests read to compute what they expect)."""
+    return tmp_path_factory.mktemp("apps-usage") / "store"
+
+
+@pytest.fixture(scope="module")
+def apps_url(
+    jupyter_env: dict[str, str],
+    demo_portal: Path,
+    usage_store: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[str]:
+    """One Voilà server for this module, over the session's demo portal."""
+    env = {**jupyter_env, "LAB_DEMO": str(demo_portal), "LAB_USAGE_STORE": str(usage_store)}
+    with _voila(env, tmp_path_factory.mktemp("voila-apps") / "voila.log") as url:
+        yield url
+
+
+@pytest.fixture
+def artifacts(root: Path) -> Path:
+    """Where screenshots go (git-ignored)."""
+    folder = root / "test-artifacts"
+    folder.mkdir(exist_ok=True)
+    return folder
+
+
+@pytest.fixture
+def offline_page(page: Page) -> Iterator[tuple[Page, list[str]]]:
+    """A page that can reach nothing but 127.0.0.1; every other request is refused and recorded."""
+    outside: list[str] = []
+
+    def guard(route):  # type: ignore[no-untyped-def]
+        url = route.request.url
+        if url.startswith(("http://127.0.0.1", "ws://127.0.0.1", "data:", "blob:", "about:")):
+            route.continue_()
+        else:
+            outside.append(url)
+            route.abort()
+
+    page.context.route("**/*", guard)  # the map's iframe too
+    page.set_viewport_size({"width": 1280, "height": 900})
+    yield page, outside
+
+
+def _card(page: Page, app: str, key: str):  # type: ignore[no-untyped-def]
+    return page.locator(f".{app} [data-key='{key}'] .lab-card-value").first
+
+
+def test_portal_tracker(apps_url: str, offline_page, kernel_env, usage_store: Path, artifacts: Path) -> None:  # type: ignore[no-untyped-def]
+    from lab.catalog import load_catalog
+    from lab.reuse.indicators import portal_listing
+    from lab.usage.kpis import channel_mix, portal_totals
+
+    page, outside = offline_page
+    page.goto(f"{apps_url}/voila/render/portal-tracker.ipynb", timeout=LOAD)
+    visits = _card(page, "lab-portal-tracker", "visits")
+    expect(visits).to_be_visible(timeout=LOAD)
+    totals = portal_totals(usage_store)
+    months = totals["period"].to_list()
+    start, end = months[-12], months[-1]
+    window = portal_totals(usage_store, start=start, end=end)
+    assert window["visits"].sum() > 0 and window["api_calls"].sum() > 0  # the web log and the gateway are in
+    expect(visits).to_have_text(format_number(window["visits"].sum(), "vi"))
+    expect(_card(page, "lab-portal-tracker", "api_calls")).to_have_text(
+        format_number(window["api_calls"].sum(), "vi")
+    )
+    expect(page.locator(".lab-portal-tracker .lab-gauge")).to_have_count(2)
+    page.screenshot(path=artifacts / "portal-tracker.png", full_page=True)
+
+    listing = portal_listing(load_catalog())
+    agency = (
+        listing.group_by("publisher")
+        .len()
+        .sort(["len", "publisher"], descending=[True, False])["publisher"][0]
+    )
+    n = listing.filter(pl.col("publisher") == agency).height
+    page.locator(".lab-filter-agency select").select_option(label=agency)
+    expect(page.locator(".lab-portal-tracker .lab-scope")).to_contain_text(
+        f"{format_number(n, 'vi')} tập dữ liệu", timeout=STEP
+    )
+
+    mix = channel_mix(usage_store, start=start, end=end, by="year", min_count=0)
+    zalo = mix.filter(pl.col("channel") == "zalo")["requests"].sum()
+    page.locator(".lab-filter-channel select").select_option(value=None, index=3)  # all, web, api, zalo
+    card = _card(page, "lab-portal-tracker", "channel_requests_window")
+    expect(card).to_have_text(format_number(zalo, "vi") if zalo >= 5 else re.compile("ẩn"), timeout=STEP)
+
+    page.get_by_text("English", exact=True).first.click()
+    expect(page.locator(".lab-portal-tracker [data-key='visits']")).to_contain_text("Visits", timeout=STEP)
+    expect(visits).to_have_text(format_number(window["visits"].sum(), "en"))
+    assert outside == [], f"the app asked the internet for {outside}"
+
+
+def test_reuse_explorer(apps_url: str, offline_page, kernel_env, artifacts: Path) -> None:  # type: ignore[no-untyped-def]
+    from lab.apps.portal_tracker import quarter_of
+    from lab.reuse.indicators import reuses_and_reusers
+    from lab.reuse.report import ReuseReport
+    from lab.reuse.targets import default_as_of
+    from lab.reuse.vocab import label
+
+    page, outside = offline_page
+    page.goto(f"{apps_url}/voila/render/reuse-explorer.ipynb", timeout=LOAD)
+    reuses = _card(page, "lab-reuse-explorer", "reuses")
+    expect(reuses).to_be_visible(timeout=LOAD)
+    report = ReuseReport.build(quarter_of(default_as_of()))
+    row = reuses_and_reusers(report.valid, [report.end]).row(0, named=True)
+    expect(reuses).to_have_text(str(row["reuses"]))
+    expect(_card(page, "lab-reuse-explorer", "unique_reusers")).to_have_text(str(row["unique_reusers"]))
+    expect(page.locator(".lab-reuse-explorer svg").first).to_be_visible()
+    page.screenshot(path=artifacts / "reuse-explorer.png", full_page=True)
+
+    kind = report.valid["type"].value_counts().sort(["count", "type"], descending=[True, False])["type"][0]
+    typed = reuses_and_reusers(report.valid.filter(pl.col("type") == kind), [report.end]).row(0, named=True)
+    page.locator(".lab-filter-type select").select_option(label=label("types", kind, "vi"))
+    expect(reuses).to_have_text(str(typed["reuses"]), timeout=STEP)
+
+    count = page.locator(".lab-reuse-explorer .lab-count")
+    search = page.locator(".lab-filter-search input")
+    search.fill("zzzz-không-có")
+    search.press("Enter")
+    expect(count).to_contain_text("0 sản phẩm", timeout=STEP)
+    search.fill("")
+    search.press("Enter")
+    expect(count).to_contain_text(f"{typed['reuses']} sản phẩm", timeout=STEP)
+
+    page.get_by_text("English", exact=True).first.click()
+    expect(page.locator(".lab-reuse-explorer")).to_contain_text(
+        "Products and the datasets they use", timeout=STEP
+    )
+    assert outside == [], f"the app asked the internet for {outside}"
+
+
+def test_city_map(apps_url: str, offline_page, kernel_env, artifacts: Path) -> None:  # type: ignore[no-untyped-def]
+    from lab.apps.portal_tracker import quarter_of
+    from lab.geo.report import spatial_coverage
+    from lab.reuse.targets import default_as_of
+
+    page, outside = offline_page
+    page.goto(f"{apps_url}/voila/render/city-map.ipynb", timeout=LOAD)
+    total = _card(page, "lab-city-map", "total")
+    expect(total).to_be_visible(timeout=LOAD)
+    report = spatial_coverage(quarter_of(default_as_of()))
+    counts = report.indicators.group_by("layer").agg(pl.col("count").sum())
+    n = dict(counts.iter_rows())
+    expect(total).to_have_text(format_number(n["sensors"], "vi"))
+    leaflet = page.frame_locator("iframe.lab-map")
+    shapes = leaflet.locator("path.leaflet-interactive")
+    expect(shapes.first).to_be_attached(timeout=STEP)
+    units = len(report.units)
+    assert shapes.count() >= units + n["sensors"] - 5  # every unit's polygon and the (unclustered) sensors
+    page.screenshot(path=artifacts / "city-map.png", full_page=True)
+
+    page.locator(".lab-filter-layer select").select_option(value=None, index=2)  # sensors, cameras, schools
+    expect(total).to_have_text(format_number(n["schools"], "vi"), timeout=STEP)
+    expect(
+        page.frame_locator("iframe.lab-map").locator(".marker-cluster, path.leaflet-interactive").first
+    ).to_be_attached(timeout=STEP)
+    page.locator(".lab-filter-measure select").select_option(index=3)  # coverage
+    expect(page.frame_locator("iframe.lab-map").locator(".lab-legend")).to_contain_text("2 km", timeout=STEP)
+
+    page.get_by_text("English", exact=True).first.click()
+    expect(page.locator(".lab-city-map")).to_contain_text("Points in the layer", timeout=STEP)
+    page.screenshot(path=artifacts / "city-map-en.png", full_page=True)
+    assert outside == [], f"the app asked the internet for {outside}"
