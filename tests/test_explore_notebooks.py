@@ -43,6 +43,10 @@ def test_guided_notebook_runs(notebook: Path, kernel_env: None, shared_data: Pat
         assert "windows-1258 True" in text and "utf-16 True" in text
         assert "urban + rural == total everywhere: True" in text
         assert "is an HTML page titled 'Đăng nhập'" in text
+    if notebook.stem.startswith("03-"):
+        assert "94 units" in text
+    if notebook.stem.startswith("04-"):
+        assert "4 files ingested" in text and "visits" in text
     if notebook.stem.startswith("05-"):
         assert "problems found in one run" in text and "datasets_reused" in text
     if notebook.stem.startswith("06-"):
