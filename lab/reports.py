@@ -478,6 +478,10 @@ def _run_job(job: tuple[Report, Period, str, Path, bool]) -> RunResult:
     return run_report(report, period, lang, out, force=force)
 
 
+def _run_group(group: list[tuple[Report, Period, str, Path, bool]]) -> list[RunResult]:
+    return [_run_job(job) for job in group]
+
+
 def read_log(out: Path) -> list[dict[str, Any]]:
     """Every run recorded in ``runs.jsonl``, oldest first."""
     path = out / "runs.jsonl"
@@ -588,16 +592,18 @@ def run(
         plan = due_reports(chosen, out)
     else:
         plan = [(r, Period.parse(period) if period else default_period(r.cadence)) for r in chosen]
-    jobs = [(r, p, lang, out, force) for r, p in plan for lang in (languages or r.languages)]
-    workers = max(1, min(workers or os.cpu_count() or 1, 2, len(jobs) or 1))
+    # one group per report: its languages run one after the other (they share inputs such as the usage
+    # store, which the first run may be filling); different reports run in parallel
+    groups = [[(r, p, lang, out, force) for lang in (languages or r.languages)] for r, p in plan]
+    workers = max(1, min(workers or os.cpu_count() or 1, 2, len(groups) or 1))
     if workers == 1:
-        results = [_run_job(job) for job in jobs]
+        results = [res for group in groups for res in _run_group(group)]
     else:
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
         # spawn, not fork: the parent may hold polars/zmq threads that a fork would copy half-way
         with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-            results = list(pool.map(_run_job, jobs))
+            results = [res for done in pool.map(_run_group, groups) for res in done]
     write_index(out, schedule)
     return results
