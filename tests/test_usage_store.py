@@ -213,3 +213,22 @@ def test_spilling_staged_events_to_disk_gives_the_same_store(
     held = EventStore(tmp_path / "held").scan().collect().sort(key)
     spilled = EventStore(tmp_path / "spilled").scan().collect().sort(key)
     assert held.height == 600 and held.drop("source_file").equals(spilled.drop("source_file"))
+
+
+def test_two_ingests_at_once_wait_for_each_other(tmp_path: Path) -> None:
+    """A report's two languages run in parallel and both fill the same store: the second waits."""
+    store_dir = tmp_path / "s"
+    logs = [write_log(tmp_path / f"{m}.log", (m,)) for m in ("Apr", "May")]
+    env = {**os.environ, "LAB_USAGE_SECRET": SECRET}
+    code = "import sys; from lab import usage; usage.ingest(sys.argv[1], 'combined', store=sys.argv[2])"
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", code, str(log), str(store_dir)], env=env, stderr=subprocess.PIPE
+        )
+        for log in logs
+    ]
+    for p in procs:
+        _, err = p.communicate(timeout=180)
+        assert p.returncode == 0, err.decode()[-2000:]
+    assert len(EventStore(store_dir).entries()) == 2
+    assert EventStore(store_dir).scan().collect().height == 80

@@ -60,18 +60,23 @@ def default_secret_file() -> Path:
 
 
 def _create_secret_file(path: Path) -> None:
-    """Write 32 random bytes (hex) to ``path`` with permissions 0600; a file made meanwhile wins."""
+    """Write 32 random bytes (hex) to ``path`` with permissions 0600, atomically: the file appears
+    complete or not at all, and when two processes race, the first one's secret wins."""
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
         os.write(fd, (secrets.token_hex(32) + "\n").encode("ascii"))
         os.fsync(fd)
     finally:
         os.close(fd)
-    log.info("created the usage secret %s (0600); keep it, never commit it", path)
+    try:
+        os.link(tmp, path)  # fails if another process made it meanwhile: theirs is kept
+        log.info("created the usage secret %s (0600); keep it, never commit it", path)
+    except FileExistsError:
+        pass
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def load_secret(create: bool = True) -> bytes:

@@ -45,7 +45,8 @@ FAMILIES = ("web", "api", "zalo", "sms", "app", "accounts")
 
 
 class StoreError(LabError):
-    """The store folder is not a usage store, is locked, or was written with another secret or time zone."""
+    """The store folder is not a usage store, or was written with another secret, time zone or kind of
+    data (synthetic or real)."""
 
 
 def default_store_path() -> Path:
@@ -264,10 +265,9 @@ class EventStore:
         with open(lock_path, "a+") as lock:
             try:
                 fcntl.flock(lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                raise StoreError(
-                    "another ingest is writing this store; wait for it", file=self.path
-                ) from None
+            except BlockingIOError:  # another ingest (the other language of a report...): wait for it
+                log.warning("another ingest is writing %s: waiting for it", self.path)
+                fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
             try:
                 ledger = self.ledger()
                 known = ledger.get("secret_fingerprint")
