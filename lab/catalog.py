@@ -24,7 +24,6 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import jsonschema
 import yaml
 
 from lab.errors import CatalogError, UnknownDatasetError
@@ -228,7 +227,29 @@ def _entry_of(doc: Any, path: list[Any]) -> tuple[str, str]:
     return "(catalog)", ".".join(str(p) for p in path) or "(top)"
 
 
+@functools.cache
+def _fast_schema_check() -> Any:
+    """The catalog schema compiled by fastjsonschema: a yes/no answer in about a millisecond.
+
+    ``jsonschema`` (which lists every problem) costs about a second to import, mostly for the
+    URI grammar of its format checkers, so it is imported only when this check fails.
+    """
+    import fastjsonschema
+
+    return fastjsonschema.compile(catalog_schema(), use_formats=False)
+
+
 def _schema_problems(doc: Any) -> list[Problem]:
+    import fastjsonschema
+
+    try:
+        _fast_schema_check()(doc)
+    except fastjsonschema.JsonSchemaException:
+        pass
+    else:
+        return []
+    import jsonschema
+
     validator = jsonschema.Draft202012Validator(catalog_schema())
     problems = []
     for err in validator.iter_errors(doc):
@@ -392,7 +413,7 @@ def _spatial_problems(entry: str, ds: dict[str, Any], columns: list[Any]) -> lis
     return problems
 
 
-class _Loader(yaml.SafeLoader):
+class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
     """A safe YAML loader that keeps dates as text: the catalog checks them itself, one problem per bad date
     (PyYAML's own date conversion crashes on 2024-02-30)."""
 
@@ -436,6 +457,10 @@ def validate(path: str | Path | None = None) -> list[Problem]:
         doc = read_catalog_file(path)
     except CatalogError as exc:
         return [Problem("(catalog)", "(file)", exc.message)]
+    return _problems(doc)
+
+
+def _problems(doc: dict[str, Any]) -> list[Problem]:
     problems = _schema_problems(doc) + _semantic_problems(doc)
     return sorted(set(problems), key=lambda p: (p.entry, p.field, p.message))
 
@@ -513,8 +538,9 @@ def load_catalog(path: str | Path | None = None) -> Catalog:
         (``lab catalog validate`` lists them all).
     """
     path = Path(path) if path else default_catalog_path()
-    problems = validate(path)
+    doc = read_catalog_file(path)
+    problems = _problems(doc)
     if problems:
         more = f" (and {len(problems) - 1} more: run `lab catalog validate`)" if len(problems) > 1 else ""
         raise CatalogError(f"{problems[0]}{more}", file=path)
-    return _build(read_catalog_file(path), path.resolve())
+    return _build(doc, path.resolve())
