@@ -316,3 +316,21 @@ def test_fast_chunk_parsing_agrees_with_line_by_line_parsing(tmp_path: Path) -> 
         .select(cols)
         .equals(parse_access_log(lines_of(unbalanced, 1), "combined").select(cols))
     )
+
+
+def test_read_chunks_cuts_at_line_ends_and_numbers_lines(tmp_path: Path) -> None:
+    from lab.usage.adapters.base import read_chunks
+
+    lines = [b"a" * 10, b"b" * 100, b"", b"c" * 3, b"d" * 50]  # the 100-byte line is longer than a chunk
+    path = tmp_path / "log"
+    path.write_bytes(b"\n".join(lines))  # no line end at the end of the file
+    chunks = list(read_chunks(path, chunk_bytes=32))
+    assert b"".join(c.data for c in chunks) == path.read_bytes()
+    assert all(c.data.endswith(b"\n") for c in chunks[:-1])
+    assert [c.first_line for c in chunks] == [
+        1,
+        *(1 + sum(c.n_lines for c in chunks[:i]) for i in range(1, len(chunks))),
+    ]
+    assert sum(c.n_lines for c in chunks) == len(lines)
+    (tmp_path / "empty").touch()
+    assert list(read_chunks(tmp_path / "empty")) == []

@@ -167,8 +167,7 @@ def read_gateway_jsonl(path: Path, ctx: Context) -> Iterator[pl.DataFrame]:
     roles = roles_of(columns)
     _require(roles, path, columns)
     used = sorted({c for c in roles.values() if c})
-    for first_line, chunk in read_chunks(path):
-        n_lines = chunk.count(b"\n") + (0 if chunk.endswith(b"\n") else 1)
+    for first_line, chunk, n_lines in read_chunks(path):
         try:
             rows = pl.read_ndjson(io.BytesIO(chunk), schema=dict.fromkeys(used, pl.String))
         except pl.exceptions.PolarsError:
