@@ -15,6 +15,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from jupyter_server._tz import utcnow
 from jupyter_server.services.kernels.kernelmanager import AsyncMappingKernelManager
 from tornado import web
 from traitlets import Int
@@ -42,7 +43,14 @@ CULL_IDLE_TIMEOUT = 300  # seconds a kernel may stay idle (e.g. a closed tab) be
 
 
 class CappedKernelManager(AsyncMappingKernelManager):
-    """A kernel manager that refuses new kernels beyond ``max_kernels`` (503: try again shortly)."""
+    """A kernel manager that refuses new kernels beyond ``max_kernels`` (503: try again shortly), and
+    keeps the idle clock of preheated kernels at zero while they wait in Voilà's pool.
+
+    Voilà never culls a kernel waiting in its pool, but the kernel's idle clock kept running there: a
+    kernel pooled for longer than ``cull_idle_timeout`` could be culled between being handed to a visitor
+    and the visitor's browser connecting to it. Each culling pass now first restarts the clocks of the
+    pooled kernels, so a kernel handed out has at least ``cull_idle_timeout - cull_interval`` seconds.
+    """
 
     max_kernels = Int(MAX_KERNELS, config=True, help="Live kernels at most; more visitors get a 503.")
 
@@ -52,6 +60,22 @@ class CappedKernelManager(AsyncMappingKernelManager):
             self.log.warning("kernel cap %d reached: refusing a new kernel", self.max_kernels)
             raise web.HTTPError(503, "Too many visitors right now, please try again in a minute.")
         return await super().start_kernel(*args, **kwargs)
+
+    def pooled_kernel_ids(self) -> list[str]:
+        """Ids of the preheated kernels waiting in Voilà's pools (none without preheating)."""
+        ids = []
+        for pool in getattr(self, "_pools", {}).values():
+            for future in pool:
+                if future.done() and not future.cancelled() and future.exception() is None:
+                    ids.append(future.result().get("kernel_id"))
+        return [i for i in ids if i in self._kernels]
+
+    async def cull_kernels(self) -> None:
+        """Restart the idle clocks of pooled kernels, then cull idle kernels as usual."""
+        now = utcnow()
+        for kernel_id in self.pooled_kernel_ids():
+            self._kernels[kernel_id].last_activity = now
+        await super().cull_kernels()
 
 
 def voila_command(

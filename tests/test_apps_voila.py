@@ -210,3 +210,25 @@ def test_kernels_are_capped_and_closed_tabs_are_culled(
         for page in pages:
             page.close()
         assert _wait_for(lambda: not _kernels_of(proc), 60), "kernels of closed tabs were not culled"
+
+
+def test_a_preheated_kernel_that_waited_long_in_the_pool_is_not_culled_when_handed_out(
+    jupyter_env: dict[str, str],
+    tmp_path: Path,
+    offline_page,  # type: ignore[no-untyped-def]
+    root: Path,
+) -> None:
+    """The pooled kernel has been idle for longer than the cull timeout when a visitor arrives: it must
+    live on (its idle clock is restarted while it waits), or the visitor's page never gets its widgets."""
+    page, outside = offline_page
+    n_apps = len(list((root / "notebooks" / "apps").glob("*.ipynb")))
+    options = {"preheat": True, "cull_interval": 1, "cull_idle_timeout": 15}
+    with _voila(jupyter_env, tmp_path / "voila.log", **options) as (url, proc):
+        assert _wait_for(lambda: len(_kernels_of(proc)) >= n_apps, 120), "the pools were not filled"
+        time.sleep(25)  # every pooled kernel is now idle for longer than the cull timeout
+        page.goto(f"{url}/voila/render/catalog.ipynb", timeout=120_000)
+        expect(page.locator(".lab-table")).to_be_visible(timeout=60_000)
+        page.locator(".lab-catalog-browser input[type=text]").fill("dan so 2019")  # the kernel answers
+        expect(page.locator(".lab-catalog-browser")).to_contain_text("2 tập dữ liệu", timeout=30_000)
+        assert "Culling 'idle'" not in (tmp_path / "voila.log").read_text(errors="replace")
+    assert outside == []
