@@ -232,3 +232,15 @@ def test_a_preheated_kernel_that_waited_long_in_the_pool_is_not_culled_when_hand
         expect(page.locator(".lab-catalog-browser")).to_contain_text("2 tập dữ liệu", timeout=30_000)
         assert "Culling 'idle'" not in (tmp_path / "voila.log").read_text(errors="replace")
     assert outside == []
+
+
+def test_visitors_see_bilingual_loading_feedback_while_the_kernel_starts(voila_url: str) -> None:
+    import urllib.request
+
+    with urllib.request.urlopen(f"{voila_url}/voila/render/catalog.ipynb", timeout=120) as page:
+        html = page.read().decode("utf-8")
+    start = html.index('id="loading"')
+    loading = html[start : html.index("</div>", start)]
+    assert "Đang tải ứng dụng" in loading and "Loading the app" in loading
+    assert "Running" not in loading  # Voilà's English-only message is replaced
+    assert html.index('id="loading"') < html.index('id="rendered_cells"')  # shown before the app renders
