@@ -678,8 +678,7 @@ def _verdicts(runs: dict[str, dict], scale: float) -> list[str]:
 
 def import_cost() -> tuple[float, float]:
     """Seconds to import the lab's KPI module in a fresh interpreter, and the part of it spent importing
-    ``jsonschema`` (which ``lab/__init__`` pulls in through ``lab.catalog``): the lab's whole-process
-    time carries it, DuckDB's and pandas' do not."""
+    polars (the lab's whole-process time carries its imports; DuckDB's and pandas' carry theirs)."""
     out = subprocess.run(
         [sys.executable, "-X", "importtime", "-c", "import lab.usage.kpis"],
         capture_output=True,
@@ -692,7 +691,7 @@ def import_cost() -> tuple[float, float]:
         parts = line.split("|")
         if len(parts) == 3 and parts[1].strip().isdigit():
             cumulative[parts[2].strip()] = int(parts[1]) / 1e6
-    return cumulative.get("lab.usage.kpis", 0.0), cumulative.get("jsonschema", 0.0)
+    return cumulative.get("lab.usage.kpis", 0.0), cumulative.get("polars", 0.0)
 
 
 def _available_gb() -> float:
@@ -723,10 +722,10 @@ def main() -> int:
     work = Path(args.work or tempfile.mkdtemp(prefix="lab-bench-usage-"))
     work.mkdir(parents=True, exist_ok=True)
     print(f"bench/usage.py: {os.cpu_count()} cores, {_available_gb():.1f} GB available, scratch {work}")
-    total, schema = import_cost()
+    total, polars_s = import_cost()
     print(
-        f"import lab.usage.kpis: {total:.2f} s in a fresh interpreter, {schema:.2f} s of it importing "
-        f"jsonschema (load average {os.getloadavg()[0]:.1f})"
+        f"import lab.usage.kpis: {total:.2f} s in a fresh interpreter, {polars_s:.2f} s of it importing "
+        f"polars (load average {os.getloadavg()[0]:.1f})"
     )
     ok = True
     try:
