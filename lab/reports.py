@@ -400,6 +400,7 @@ def run_report(
     import papermill as pm
 
     from lab import __version__
+    from lab.kernels import IPCKernelManager
 
     declared = notebook_parameters(report.notebook)
     params = {**report.parameters, **(extra or {})}
@@ -426,6 +427,7 @@ def run_report(
                 str(executed),
                 parameters=params,
                 kernel_name=KERNEL_NAME,
+                kernel_manager_class=IPCKernelManager,  # local sockets: no TCP ports, no warning
                 cwd=str(PROJECT_ROOT),
                 progress_bar=False,
                 log_output=False,
