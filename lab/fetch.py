@@ -163,11 +163,33 @@ def _short(digest: str) -> str:
     return digest[:12]
 
 
-def _now() -> str:
+def utc_timestamp() -> str:
+    """The current UTC time as cache metas record it (``fetched_at``, ``checked_at``).
+
+    Returns
+    -------
+    str
+        ``YYYY-MM-DDTHH:MM:SSZ``.
+    """
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _log_source(dataset: Dataset, dist: Distribution, source: str, where: str | Path) -> None:
+def log_source(dataset: Dataset, dist: Distribution, source: str, where: str | Path) -> None:
+    """Log (INFO) where a distribution's file came from.
+
+    The record carries ``lab_source``, ``lab_dataset`` and ``lab_file`` extras.
+
+    Parameters
+    ----------
+    dataset
+        The catalog dataset.
+    dist
+        Its distribution.
+    source
+        One of :data:`SOURCES`.
+    where
+        The local path, or the URL (logged redacted, see :func:`redact_url`).
+    """
     shown = redact_url(where) if isinstance(where, str) else str(where)
     log.info(
         "%s: %s from %s: %s",
@@ -193,8 +215,19 @@ def _filename(url: str) -> str:
 
 
 # ------------------------------------------------------------------------------- hashing and its memo
-def _hash_file(path: Path) -> str:
-    """The sha256 of a file, read in chunks."""
+def hash_file(path: Path) -> str:
+    """The sha256 of a file, read in chunks, always hashed (no memo: see :func:`file_sha256`).
+
+    Parameters
+    ----------
+    path
+        The file to hash.
+
+    Returns
+    -------
+    str
+        64 lowercase hex digits.
+    """
     digest = hashlib.sha256()
     with open(path, "rb") as fh:
         while chunk := fh.read(CHUNK_SIZE):
@@ -219,8 +252,21 @@ def _load_memo() -> dict[str, Any]:
     return entries if isinstance(entries, dict) else {}
 
 
-def _remember(path: Path, digest: str, stat: os.stat_result | None = None) -> None:
-    """Record ``digest`` for ``path`` at its current (size, mtime_ns) in the memo sidecar."""
+def remember_sha256(path: Path, digest: str, stat: os.stat_result | None = None) -> None:
+    """Record ``digest`` for ``path`` at its current (size, mtime_ns) in the memo sidecar (:data:`MEMO_NAME`).
+
+    :func:`file_sha256` then answers from the memo until the file's size or modification time changes. A
+    cache folder that cannot be written only makes later checks slower (logged at DEBUG).
+
+    Parameters
+    ----------
+    path
+        The file (resolved before it is recorded).
+    digest
+        Its sha256, hex.
+    stat
+        Its :func:`os.stat` result if the caller has it; default read now.
+    """
     path = path.resolve()
     stat = stat or path.stat()
     entries = _load_memo()
@@ -257,8 +303,8 @@ def file_sha256(path: str | Path) -> str:
         and isinstance(hit.get("sha256"), str)
     ):
         return hit["sha256"]
-    digest = _hash_file(path)
-    _remember(path, digest, stat)
+    digest = hash_file(path)
+    remember_sha256(path, digest, stat)
     return digest
 
 
@@ -288,14 +334,26 @@ def _verify(path: Path, dataset: Dataset, dist: Distribution, source: str) -> No
 
 # ------------------------------------------------------------------------------------------- the cache
 @dataclass(frozen=True)
-class _Entry:
-    """A trusted cache entry: the data file and its meta."""
+class CacheEntry:
+    """A trusted cache entry: the data file and its meta (the parsed ``<file>.meta.json``)."""
 
     path: Path
     meta: dict[str, Any]
 
 
-def _entry_dir(key: str) -> Path:
+def entry_dir(key: str) -> Path:
+    """The cache folder of a key (a download URL, or what :func:`_cache_key` makes of a CKAN resource).
+
+    Parameters
+    ----------
+    key
+        The cache key.
+
+    Returns
+    -------
+    pathlib.Path
+        ``<cache>/<sha256(key)[:16]>`` (not created here).
+    """
     return cache_dir() / hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
 
 
@@ -326,9 +384,26 @@ def _entry_problem(path: Path, meta: dict[str, Any], dist: Distribution) -> str 
     return None
 
 
-def _cached(key: str, dist: Distribution) -> tuple[_Entry | None, str | None]:
-    """The trusted cache entry for ``key`` and, when there is an untrusted one, why it is not trusted."""
-    folder = _entry_dir(key)
+def cached_entry(key: str, dist: Distribution) -> tuple[CacheEntry | None, str | None]:
+    """The trusted cache entry for ``key`` and, when there is an untrusted one, why it is not trusted.
+
+    An entry is trusted when its meta names ``key`` (redacted), its data file exists, and its size and sha256
+    match its meta and what ``dist`` declares; an untrusted one is logged (WARNING) and skipped.
+
+    Parameters
+    ----------
+    key
+        The cache key (see :func:`entry_dir`).
+    dist
+        The distribution whose declared ``byte_size`` and ``sha256`` the entry must match.
+
+    Returns
+    -------
+    tuple of (CacheEntry or None, str or None)
+        The trusted entry (or None), and the reason the last untrusted entry was refused (None if there
+        was none, or a trusted one was found).
+    """
+    folder = entry_dir(key)
     if not folder.is_dir():
         return None, None
     problem = None
@@ -342,7 +417,7 @@ def _cached(key: str, dist: Distribution) -> tuple[_Entry | None, str | None]:
             continue
         problem = _entry_problem(data, meta, dist)
         if problem is None:
-            return _Entry(data, meta), None
+            return CacheEntry(data, meta), None
         log.warning("cached copy %s is not trusted: %s", data, problem)
     return None, problem
 
@@ -358,10 +433,19 @@ def _cache_key(dist: Distribution) -> str | None:
     return None
 
 
-def _drop_other_entries(folder: Path, keep: Path) -> None:
-    """Remove the other entries of a cache folder (an older file name for the same key) and the
-    temporary files a killed download left (older than :data:`STALE_PART_SECONDS`: never trusted,
-    only space)."""
+def drop_other_entries(folder: Path, keep: Path) -> None:
+    """Remove the other entries of a cache folder and stale temporary files.
+
+    Other entries are an older file name for the same key (data and meta); temporary files are those a
+    killed download left, older than :data:`STALE_PART_SECONDS` (never trusted, only space).
+
+    Parameters
+    ----------
+    folder
+        The cache folder (see :func:`entry_dir`).
+    keep
+        The data file to keep (its meta is kept too).
+    """
     for meta_path in folder.glob(f"*{META_SUFFIX}"):
         data = meta_path.with_name(meta_path.name[: -len(META_SUFFIX)])
         if data != keep:
@@ -376,14 +460,21 @@ def _drop_other_entries(folder: Path, keep: Path) -> None:
 
 
 # ------------------------------------------------------------------------------------------------ HTTP
-def _new_session() -> requests.Session:
+def new_session() -> requests.Session:
+    """A new HTTP session with the lab's :data:`USER_AGENT` and at most :data:`MAX_REDIRECTS` redirects.
+
+    Returns
+    -------
+    requests.Session
+        The caller closes it.
+    """
     session = requests.Session()
     session.headers["User-Agent"] = USER_AGENT
     session.max_redirects = MAX_REDIRECTS
     return session
 
 
-class _Retryable(Exception):  # noqa: N818 - internal control flow, never escapes this module
+class _Retryable(Exception):  # noqa: N818 - check_status -> retrying control flow, caught there
     """One try failed in a way another try may fix."""
 
     def __init__(self, problem: str, delay: float | None = None) -> None:
@@ -416,14 +507,54 @@ def _reason(exc: BaseException) -> str:
     return m.group(1).strip() if m else type(exc).__name__
 
 
-def _check_status(resp: requests.Response, shown: str) -> None:
-    """Raise :class:`_Retryable` on 429 and 5xx (with the server's Retry-After)."""
+def check_status(resp: requests.Response, shown: str) -> None:
+    """Inside an attempt run by :func:`retrying`: make a 429 or 5xx answer a retried failure.
+
+    Any other status passes (the caller decides what a 4xx means).
+
+    Parameters
+    ----------
+    resp
+        The answer.
+    shown
+        The URL as messages may show it (redacted).
+
+    Raises
+    ------
+    _Retryable
+        On 429 and 5xx, with the server's ``Retry-After`` as the delay; :func:`retrying` catches it, so it
+        must only be raised inside an attempt.
+    """
     if resp.status_code in _RETRY_STATUSES or resp.status_code >= 500:
         raise _Retryable(f"HTTP {resp.status_code} {resp.reason} from {shown}", _retry_after(resp))
 
 
-def _retrying(attempt: Callable[[], T], shown: str, *, dataset: str | None, file: str | None) -> T:
-    """Run ``attempt`` up to :data:`TRIES` times with back-off; known failures become FetchError."""
+def retrying(attempt: Callable[[], T], shown: str, *, dataset: str | None, file: str | None) -> T:
+    """Run ``attempt`` up to :data:`TRIES` times with back-off; known failures become FetchError.
+
+    Retried: connection errors, timeouts, dropped bodies and :func:`check_status` failures (waiting
+    ``BACKOFF * 2**(n-1)`` seconds, or the server's ``Retry-After``). Not retried: redirect loops, TLS
+    errors, invalid URLs and other request errors.
+
+    Parameters
+    ----------
+    attempt
+        One try: performs the request and returns its result.
+    shown
+        The URL as messages may show it (redacted).
+    dataset, file
+        Named by the error.
+
+    Returns
+    -------
+    T
+        What the first successful try returned.
+
+    Raises
+    ------
+    lab.errors.FetchError
+        A failure that is not retried, or every try failed (with the last cause).
+    """
     problem = ""
     for n in range(1, TRIES + 1):
         delay = BACKOFF * 2 ** (n - 1)
@@ -553,14 +684,14 @@ def _save(
         "content_type": resp.headers.get("Content-Type"),
         "sha256": got,
         "byte_size": size,
-        "fetched_at": _now(),
+        "fetched_at": utc_timestamp(),
         "source": source,
     }
     atomic_write_text(
         target.with_name(target.name + META_SUFFIX), json.dumps(meta, indent=2, ensure_ascii=False)
     )
-    _remember(target, got)
-    _drop_other_entries(target.parent, keep=target)
+    remember_sha256(target, got)
+    drop_other_entries(target.parent, keep=target)
     return target
 
 
@@ -569,7 +700,7 @@ def _download(
     *,
     key: str,
     source: str,
-    cached: _Entry | None,
+    cached: CacheEntry | None,
     dataset: Dataset,
     dist: Distribution,
     session: requests.Session,
@@ -582,12 +713,12 @@ def _download(
             headers["If-None-Match"] = cached.meta["etag"]
         if cached.meta.get("last_modified"):
             headers["If-Modified-Since"] = cached.meta["last_modified"]
-    target = cached.path if cached is not None else _entry_dir(key) / _filename(url)
+    target = cached.path if cached is not None else entry_dir(key) / _filename(url)
 
     def attempt() -> tuple[Path, str]:
         with session.get(url, headers=headers, stream=True, timeout=(CONNECT_TIMEOUT, READ_TIMEOUT)) as resp:
             if resp.status_code == 304 and cached is not None and headers:
-                meta = {**cached.meta, "checked_at": _now()}
+                meta = {**cached.meta, "checked_at": utc_timestamp()}
                 try:
                     atomic_write_text(
                         cached.path.with_name(cached.path.name + META_SUFFIX),
@@ -597,7 +728,7 @@ def _download(
                     log.debug("could not update %s: %s", cached.path, exc)
                 log.info("%s: %s not modified at %s: keeping the cached copy", dataset.id, dist.label, shown)
                 return cached.path, "cache"
-            _check_status(resp, shown)
+            check_status(resp, shown)
             if not 200 <= resp.status_code < 300:
                 raise FetchError(
                     f"HTTP {resp.status_code} {resp.reason} from {shown}", dataset=dataset.id, file=dist.label
@@ -607,7 +738,7 @@ def _download(
                     resp, target, url=url, key=key, source=source, dataset=dataset, dist=dist
                 ), source
             except requests.exceptions.RequestException:
-                raise  # (an OSError too) the network failed: _retrying decides
+                raise  # (an OSError too) the network failed: retrying decides
             except OSError as exc:
                 raise FetchError(
                     f"could not write {target} ({exc.strerror or type(exc).__name__}): free some "
@@ -616,8 +747,8 @@ def _download(
                     file=dist.label,
                 ) from None
 
-    path, came_from = _retrying(attempt, shown, dataset=dataset.id, file=dist.label)
-    _log_source(dataset, dist, came_from, path if came_from == "cache" else url)
+    path, came_from = retrying(attempt, shown, dataset=dataset.id, file=dist.label)
+    log_source(dataset, dist, came_from, path if came_from == "cache" else url)
     return path
 
 
@@ -653,15 +784,15 @@ def ckan_resource_url(
     shown = redact_url(f"{endpoint}?id={quote(package)}")
     what = f"CKAN package_show for package {package!r}"
     own = session is None
-    sess = session if session is not None else _new_session()
+    sess = session if session is not None else new_session()
 
     def attempt() -> tuple[int, str, bytes]:
         with sess.get(endpoint, params={"id": package}, timeout=(CONNECT_TIMEOUT, READ_TIMEOUT)) as resp:
-            _check_status(resp, shown)
+            check_status(resp, shown)
             return resp.status_code, resp.reason, resp.content
 
     try:
-        status, reason, body = _retrying(attempt, shown, dataset=None, file=None)
+        status, reason, body = retrying(attempt, shown, dataset=None, file=None)
     finally:
         if own:
             sess.close()
@@ -726,7 +857,7 @@ def _pick_resource(resources: list[Any], resource: str | int | None) -> dict[str
 # --------------------------------------------------------------------------------------------- fetching
 def _local(path: Path, dataset: Dataset, dist: Distribution, source: str) -> Path:
     _verify(path, dataset, dist, source)
-    _log_source(dataset, dist, source, path)
+    log_source(dataset, dist, source, path)
     return path
 
 
@@ -802,13 +933,13 @@ def _fetch_one(
         return fetch_portal(dataset, dist, refresh=refresh, session=session)
 
     key = _cache_key(dist)
-    cached, untrusted = _cached(key, dist) if key else (None, None)
+    cached, untrusted = cached_entry(key, dist) if key else (None, None)
     if cached is not None and (not refresh or offline()):
         if refresh:
             log.warning(
                 "%s: %s: LAB_OFFLINE=1: cannot refresh, using the cached copy", dataset.id, dist.label
             )
-        _log_source(dataset, dist, "cache", cached.path)
+        log_source(dataset, dist, "cache", cached.path)
         return cached.path
 
     mirror_root = Path(mirror) if mirror else mirror_dir()
@@ -895,7 +1026,7 @@ def fetch(
     lab.errors.HtmlInsteadOfDataError
         The server answered an HTML page (a login or error page) where data was expected.
     """
-    with _new_session() as session:
+    with new_session() as session:
         return _fetch_one(
             dataset,
             dist,
@@ -930,7 +1061,7 @@ def fetch_dataset(
     """
     root = Path(catalog_root)
     mirror_path = Path(mirror) if mirror else None
-    with _new_session() as session:
+    with new_session() as session:
         return [
             _fetch_one(dataset, dist, catalog_root=root, mirror=mirror_path, refresh=refresh, session=session)
             for dist in dataset.distributions

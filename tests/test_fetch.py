@@ -562,8 +562,8 @@ def test_mirror_resolves_a_real_entry_and_checks_its_sha256(
     assert dist.mirror and dist.sha256 and dist.download_url
     monkeypatch.setenv("LAB_OFFLINE", "1")  # the mirror answers before any download is tried
     hashed: list[Path] = []
-    real_hash = lab_fetch._hash_file
-    monkeypatch.setattr(lab_fetch, "_hash_file", lambda p: hashed.append(p) or real_hash(p))
+    real_hash = lab_fetch.hash_file
+    monkeypatch.setattr(lab_fetch, "hash_file", lambda p: hashed.append(p) or real_hash(p))
 
     path = lab_fetch.fetch(dataset, dist, catalog_root=cat.root, mirror=SHARED)
     assert path == SHARED / dist.mirror

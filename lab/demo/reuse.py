@@ -28,6 +28,8 @@ from lab.demo.catalog import weighted_choice
 from lab.demo.context import Context
 from lab.demo.usage import unique_hex_ids
 from lab.demo.vocab import OWNER_STEMS, REUSE_IDEAS, REUSE_TYPE_LABEL, THEME_TO_TOPIC
+from lab.reuse.registry import REGISTRY_COLUMNS
+from lab.reuse.vocab import product_types
 
 log = logging.getLogger(__name__)
 
@@ -74,8 +76,6 @@ THEME_WEIGHTS = {
     "technology": 4,
     "agriculture": 3,
 }
-PRODUCT_TYPES = ("application", "api", "hardware")
-"""Reuse types that have users and transactions (the others are read: they only have views)."""
 NOTARY_SERVICE = "notary-lookup"
 NOTARY_FROM = "2023-01-01"
 NOTARY_FEES: tuple[tuple[str, int], ...] = (("2023-01-01", 20_000), ("2025-01-01", 25_000))
@@ -472,7 +472,7 @@ def outcomes(rng: np.random.Generator, reg: pl.DataFrame, ledger: pl.DataFrame) 
             "api": reporting["apis"] != "",
             "paid": reporting["paid_service"] == NOTARY_SERVICE,
             "scale": rng.lognormal(np.log(300), 1.1, reporting.height)
-            * np.where(reporting["type"].is_in(["application", "api", "hardware"]).to_numpy(), 3.0, 0.5),
+            * np.where(reporting["type"].is_in(product_types()).to_numpy(), 3.0, 0.5),
             "evidence": rng.random(reporting.height) < 0.7,
         }
     )
@@ -483,7 +483,7 @@ def outcomes(rng: np.random.Generator, reg: pl.DataFrame, ledger: pl.DataFrame) 
     sessions = users * rng.uniform(2, 5, rows)
     month = (m["first"].to_numpy() + m["k"].to_numpy()).astype("datetime64[M]")
     month_str = pl.Series(month.astype(str))
-    product = m["type"].is_in(PRODUCT_TYPES)
+    product = m["type"].is_in(product_types())
     out = pl.DataFrame(
         {
             "reuse_id": m["reuse_id"],
@@ -520,27 +520,6 @@ def outcomes(rng: np.random.Generator, reg: pl.DataFrame, ledger: pl.DataFrame) 
 
 
 # ----------------------------------------------------------------------------------------------- steps
-REGISTRY_COLUMNS = (
-    "reuse_id",
-    "title",
-    "description",
-    "type",
-    "topic",
-    "url",
-    "owner",
-    "owner_kind",
-    "datasets",
-    "apis",
-    "api_consumer",
-    "created",
-    "launched",
-    "retired",
-    "status",
-    "channels",
-    "paid_service",
-)
-
-
 def write_registry(ctx: Context) -> None:
     """Step: ``reuse/registry.csv`` (and the API consumers the gateway step uses)."""
     reg, declared, truth = registry(ctx.rng("reuse"), ctx.shared["catalog"])

@@ -409,8 +409,8 @@ def fetch_rows(
 def _write_cache(frame: pl.DataFrame, source: PortalSource) -> Path:
     """Write the rows as Parquet into the cache entry of ``source.url``, atomically, meta last."""
     key = source.url
-    target = lab_fetch._entry_dir(key) / f"dataset-{source.id}.parquet"
-    fetched_at = lab_fetch._now()
+    target = lab_fetch.entry_dir(key) / f"dataset-{source.id}.parquet"
+    fetched_at = lab_fetch.utc_timestamp()
     with atomic_path(target) as tmp:
         frame.write_parquet(
             tmp,
@@ -422,7 +422,7 @@ def _write_cache(frame: pl.DataFrame, source: PortalSource) -> Path:
             },
         )
         size = tmp.stat().st_size
-        digest = lab_fetch._hash_file(tmp)
+        digest = lab_fetch.hash_file(tmp)
     meta = {
         "url": lab_fetch.redact_url(key),
         "download_url": lab_fetch.redact_url(key),
@@ -435,14 +435,14 @@ def _write_cache(frame: pl.DataFrame, source: PortalSource) -> Path:
         "source": "portal",
     }
     atomic_write_text(target.with_name(target.name + lab_fetch.META_SUFFIX), json.dumps(meta, indent=2))
-    lab_fetch._remember(target, digest)
-    lab_fetch._drop_other_entries(target.parent, keep=target)
+    lab_fetch.remember_sha256(target, digest)
+    lab_fetch.drop_other_entries(target.parent, keep=target)
     return target
 
 
 def cached_path(dist: Distribution) -> Path | None:
     """The trusted cached Parquet file of a portal distribution, or None."""
-    entry, _problem = lab_fetch._cached(portal_source(dist).url, dist)
+    entry, _problem = lab_fetch.cached_entry(portal_source(dist).url, dist)
     return entry.path if entry is not None else None
 
 
@@ -483,9 +483,9 @@ def fetch_portal(
     """
     source = portal_source(dist)
     label = dist.label if dist.label != "(no location)" else source.label
-    entry, untrusted = lab_fetch._cached(source.url, dist)
+    entry, untrusted = lab_fetch.cached_entry(source.url, dist)
     if entry is not None and (not refresh or lab_fetch.offline()):
-        lab_fetch._log_source(dataset, dist, "cache", entry.path)
+        lab_fetch.log_source(dataset, dist, "cache", entry.path)
         return entry.path
     if lab_fetch.offline():
         cause = f"the cached copy is not trusted ({untrusted})" if untrusted else "not cached"

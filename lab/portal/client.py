@@ -61,7 +61,7 @@ class PortalClient:
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self._own = session is None
-        self.session = session if session is not None else lab_fetch._new_session()
+        self.session = session if session is not None else lab_fetch.new_session()
         self.account = account
         self._last: float | None = None
 
@@ -122,13 +122,13 @@ class PortalClient:
                 timeout=(lab_fetch.CONNECT_TIMEOUT, lab_fetch.READ_TIMEOUT),
                 allow_redirects=True,
             ) as resp:
-                lab_fetch._check_status(resp, shown)
+                lab_fetch.check_status(resp, shown)
                 body = resp.content  # a dropped body raises here and is retried
                 return Answer(
                     resp.status_code, resp.reason or "", resp.headers.get("Content-Type", ""), body, resp.url
                 )
 
-        answer = lab_fetch._retrying(attempt, shown, dataset=dataset, file=file)
+        answer = lab_fetch.retrying(attempt, shown, dataset=dataset, file=file)
         log.debug("GET %s: HTTP %d, %d bytes", shown, answer.status, len(answer.body))
         return answer
 
