@@ -51,7 +51,7 @@ import requests
 from tqdm import tqdm
 
 from lab.atomic import atomic_write_text
-from lab.fetch import USER_AGENT, cache_dir, offline, redact_url
+from lab.fetch import MAX_REDIRECTS, cache_dir, new_session, offline, redact_url, utc_timestamp
 from lab.sniff import html_title, looks_like_html
 
 log = logging.getLogger(__name__)
@@ -76,8 +76,6 @@ BROKEN_REASONS = ("invalid URL", "request failed", "download error")
 #: Seconds to wait for a connection and between two bytes of an answer.
 CONNECT_TIMEOUT: float = 5.0
 READ_TIMEOUT: float = 15.0
-#: More redirects than this is a redirect loop.
-MAX_REDIRECTS: int = 10
 #: Bytes of the answer read to tell data from an HTML page.
 SNIFF_BYTES: int = 2048
 #: Threads checking URLs; requests at a time to one host; seconds between two requests to one host.
@@ -145,10 +143,6 @@ class _Outcome:
     message: str | None = None
     content_type: str | None = None
     fingerprint: str | None = None
-
-
-def _now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _fingerprint(*parts: object) -> str:
@@ -277,13 +271,6 @@ def _validate(url: str) -> _Outcome | None:
     return None
 
 
-def _new_session() -> requests.Session:
-    session = requests.Session()
-    session.headers["User-Agent"] = USER_AGENT
-    session.max_redirects = MAX_REDIRECTS
-    return session
-
-
 def _merge(url: str, outcome: _Outcome, previous: LinkResult | None, at: str) -> LinkResult:
     """The new result: the outcome plus first failure, last success, failure count and the recent runs."""
     prev = previous or LinkResult(url, "unsure")
@@ -337,7 +324,7 @@ def check_url(
         (connect, read) seconds; default (:data:`CONNECT_TIMEOUT`, :data:`READ_TIMEOUT`).
     """
     timeout = timeout or (CONNECT_TIMEOUT, READ_TIMEOUT)
-    started = _now()
+    started = utc_timestamp()
     outcome = _validate(url)
     if outcome is None:
         try:
@@ -345,7 +332,7 @@ def check_url(
                 outcome = _check_file(url, expect)
             else:
                 with contextlib.ExitStack() as stack:
-                    own = session or stack.enter_context(_new_session())
+                    own = session or stack.enter_context(new_session())
                     outcome = _check_http(url, expect, own, timeout)
         except Exception as exc:  # a bug or an odd server must not stop a whole run: unsure, logged
             log.warning("checking %s failed: %s: %s", redact_url(url), type(exc).__name__, exc)
@@ -412,7 +399,7 @@ def record_results(results: Iterable[LinkResult], path: Path | None = None) -> N
             item.pop("cached")
             item["history"] = [list(h) for h in r.history]
             links[url] = item
-        doc = {"format_version": 1, "updated_at": _now(), "links": links}
+        doc = {"format_version": 1, "updated_at": utc_timestamp(), "links": links}
         atomic_write_text(path, json.dumps(doc, ensure_ascii=False, indent=1) + "\n")
 
 
@@ -501,7 +488,7 @@ def check_links(
             continue
         todo.append(url)
     hosts = _Hosts(PER_HOST if per_host is None else per_host, HOST_DELAY if delay is None else delay)
-    session = _new_session()
+    session = new_session()
     adapter = requests.adapters.HTTPAdapter(pool_maxsize=max(WORKERS, workers or 0))
     session.mount("http://", adapter)
     session.mount("https://", adapter)
