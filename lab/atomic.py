@@ -70,3 +70,28 @@ def atomic_write_bytes(target: str | Path, data: bytes) -> None:
     """Write ``data`` to ``target`` atomically."""
     with atomic_open(target, "wb") as fh:
         fh.write(data)
+
+
+def process_exists(pid: int) -> bool:
+    """Whether a process with this id exists (one of another user counts: it may still be writing).
+
+    Writers name their temporary files and folders after their process id; a leftover whose process is
+    gone was left by a killed run and can be removed.
+
+    Parameters
+    ----------
+    pid
+        A process id.
+
+    Returns
+    -------
+    bool
+        ``False`` only when no such process exists.
+    """
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

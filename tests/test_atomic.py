@@ -56,3 +56,17 @@ def test_a_killed_writer_leaves_the_old_file(tmp_path: Path) -> None:
     assert target.read_bytes() == b"last good"
     leftovers = [p.name for p in tmp_path.iterdir() if p.name != "big.bin"]
     assert all(name.endswith(".part") and name.startswith(".big.bin.") for name in leftovers)
+
+
+def test_process_exists_tells_a_live_process_from_a_gone_one() -> None:
+    import os
+    import subprocess
+    import sys
+
+    from lab.atomic import process_exists
+
+    assert process_exists(os.getpid())
+    done = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    )
+    assert not process_exists(int(done.stdout))  # reaped: that id names no process now

@@ -48,7 +48,7 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
-from lab.atomic import atomic_write_text
+from lab.atomic import atomic_write_text, process_exists
 from lab.demo import catalog, places, reuse, timeline, usage
 from lab.demo.context import Context
 from lab.demo.vocab import SYNTHETIC_NOTE_EN, SYNTHETIC_NOTE_VI
@@ -232,15 +232,7 @@ def _alive(pid_text: str) -> bool:
         pid = int(pid_text)
     except ValueError:
         return True  # not ours: leave it alone
-    if pid == os.getpid():
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    return pid != os.getpid() and process_exists(pid)
 
 
 def _move_into_place(tmp: Path, out: Path) -> None:

@@ -29,7 +29,7 @@ from typing import Any
 
 import polars as pl
 
-from lab.atomic import atomic_write_text
+from lab.atomic import atomic_write_text, process_exists
 from lab.errors import LabError
 from lab.usage.adapters.base import DEFAULT_TIMEZONE
 from lab.usage.schema import FACT_SCHEMA, empty_events, empty_facts
@@ -352,12 +352,4 @@ class EventStore:
 
 def _alive(pid: int) -> bool:
     """Whether a process exists (a staging folder of a live ingest is left alone)."""
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    return pid == os.getpid() or process_exists(pid)
