@@ -11,15 +11,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import os
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -29,6 +25,7 @@ CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
 TARGET_RENDER_S = 3.0
 TARGET_FILTER_S = 0.3
+SERVER = {"timeout": 120, "grace": 30}  # seconds Voilà has to listen, and to exit at the end
 
 #: app → (notebook, selector of its first full render, filter select, option index, element that changes)
 APPS = {
@@ -55,53 +52,6 @@ APPS = {
         ".lab-city-map [data-key='total']",
     ),
 }
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@contextlib.contextmanager
-def voila(env: dict[str, str], log: Path, **options: object) -> Iterator[tuple[str, subprocess.Popen]]:
-    """A Voilà server over the apps (``lab.serve.voila_command``) until the block ends."""
-    from lab.serve import voila_command, voila_env
-
-    port = _free_port()
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(
-            voila_command(port, **options), env=voila_env(env), stdout=out, stderr=subprocess.STDOUT
-        )
-        try:
-            deadline = time.monotonic() + 120
-            while time.monotonic() < deadline:
-                with socket.socket() as s:
-                    if s.connect_ex(("127.0.0.1", port)) == 0:
-                        break
-                time.sleep(0.3)
-            else:
-                raise RuntimeError("voila did not listen within 120 s")
-            yield f"http://127.0.0.1:{port}", proc
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-
-
-def kernels_of(proc: subprocess.Popen) -> int:
-    """Live ipykernel processes started by the server (read from /proc)."""
-    n = 0
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            ppid = int(stat.read_text().rsplit(")", 1)[1].split()[1])
-            cmdline = (stat.parent / "cmdline").read_bytes()
-        except (OSError, IndexError, ValueError):
-            continue
-        n += ppid == proc.pid and b"ipykernel" in cmdline
-    return n
 
 
 async def _guarded_page(browser, outside: list[str]):  # type: ignore[no-untyped-def]
@@ -176,6 +126,8 @@ async def run(
 ) -> int:
     from playwright.async_api import async_playwright
 
+    from lab.serve import kernel_pids, voila_server
+
     outside: list[str] = []
     failures = 0
     async with async_playwright() as pw:
@@ -184,7 +136,7 @@ async def run(
             medians: dict[str, dict[str, float]] = {}
             # no culling while timing: an idle preheated kernel waiting in the pool would be culled too
             timing = {"max_kernels": 64, "cull_idle_timeout": 3600}
-            with voila(env, tmp / "voila-preheat.log", **timing) as (url, _):
+            with voila_server(env, tmp / "voila-preheat.log", **SERVER, **timing) as (url, _):
                 await first_render(browser, url, "portal-tracker", outside)  # builds the usage store once
                 for app in APPS:
                     times = []
@@ -193,7 +145,7 @@ async def run(
                         times.append(await first_render(browser, url, app, outside))
                     trips = await filter_round_trips(browser, url, app, 2 * loads, outside)
                     medians[app] = {"preheated": statistics.median(times), "filter": statistics.median(trips)}
-            with voila(env, tmp / "voila-cold.log", preheat=False, **timing) as (url, _):
+            with voila_server(env, tmp / "voila-cold.log", preheat=False, **SERVER, **timing) as (url, _):
                 for app in APPS:
                     times = [await first_render(browser, url, app, outside) for _ in range(loads)]
                     medians[app]["cold"] = statistics.median(times)
@@ -213,15 +165,15 @@ async def run(
             print(f"  targets: first render ≤ {TARGET_RENDER_S:.0f} s preheated, filter change ≤ 300 ms")
         # culling as served (a kernel idle for a minute is reclaimed), checked every 5 s
         options = {"cull_interval": 5, "cull_idle_timeout": 60}
-        with voila(env, tmp / "voila-visitors.log", **options) as (url, proc):
+        with voila_server(env, tmp / "voila-visitors.log", **SERVER, **options) as (url, proc):
             await first_render(browser, url, "portal-tracker", outside)
             errors, waits = await visitors(browser, url, n_visitors, outside)
-            peak = kernels_of(proc)
+            peak = len(kernel_pids(proc))
             t_left = time.monotonic()
             deadline = t_left + 240
-            while kernels_of(proc) > len(APPS) and time.monotonic() < deadline:  # preheated pools stay
+            while len(kernel_pids(proc)) > len(APPS) and time.monotonic() < deadline:  # preheated pools stay
                 await asyncio.sleep(1)
-            left, reclaimed_s = kernels_of(proc), time.monotonic() - t_left
+            left, reclaimed_s = len(kernel_pids(proc)), time.monotonic() - t_left
         spread = (
             f"rendered in {statistics.median(waits):.1f} s median, {waits[-1]:.1f} s slowest" if waits else ""
         )

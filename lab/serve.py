@@ -5,15 +5,23 @@ hidden, a file allowlist limited to static assets, preheated kernels, a cap on l
 view is a kernel of ~200 MB) and idle kernels culled (kernels of closed tabs are not shut down
 otherwise, voila issue 1458). Visitors cannot run code: Voilà drops ``execute_request`` messages from
 the browser (tests/test_apps_voila.py proves it).
+
+The tests and ``bench/apps.py`` start servers with :func:`voila_server` (any server process with
+:func:`running`, on a :func:`free_port`) and count a server's kernels with :func:`kernel_pids`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import socket
 import subprocess
 import sys
+import time
+from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import Any
 
 from jupyter_server._tz import utcnow
 from jupyter_server.services.kernels.kernelmanager import AsyncMappingKernelManager
@@ -120,3 +128,180 @@ def serve_apps(port: int = 8866, host: str = "127.0.0.1") -> int:
     cmd = voila_command(port, host)
     log.info("serving the apps at http://%s:%d/ (Ctrl-C stops)", host, port)
     return subprocess.call(cmd, env=voila_env())
+
+
+class ServerError(LabError):
+    """A server process exited before it listened, or did not listen in time."""
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port on ``host`` that nothing listens on right now.
+
+    Parameters
+    ----------
+    host
+        The address the server will bind.
+
+    Returns
+    -------
+    int
+        A port the operating system picked as free (another process could still take it before the
+        server binds it, which is unlikely on a test machine).
+    """
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
+def _tail(log_file: Path, chars: int = 2000) -> str:
+    """The last ``chars`` characters of a log file ('' if there is none)."""
+    try:
+        return log_file.read_text(errors="replace")[-chars:]
+    except OSError:
+        return ""
+
+
+def _listens(host: str, port: int) -> bool:
+    """Whether a TCP connection to ``host:port`` is accepted."""
+    with socket.socket() as s:
+        return s.connect_ex((host, port)) == 0
+
+
+@contextlib.contextmanager
+def running(
+    cmd: list[str],
+    port: int,
+    *,
+    env: Mapping[str, str] | None,
+    log: Path,
+    timeout: float = 90,
+    host: str = "127.0.0.1",
+    grace: float = 20,
+) -> Iterator[subprocess.Popen]:
+    """Run a server process until the block ends; enter the block once its port accepts connections.
+
+    Parameters
+    ----------
+    cmd
+        The command line of the server, which must listen on ``host:port``.
+    port
+        The port the server listens on (see :func:`free_port`).
+    env
+        The server's environment (``None``: this process's).
+    log
+        The file the server's stdout and stderr go to (overwritten).
+    timeout
+        Seconds the server has to start listening.
+    host
+        The address the server listens on.
+    grace
+        Seconds the server has to exit after SIGTERM at the end, before it is killed.
+
+    Yields
+    ------
+    subprocess.Popen
+        The running server process.
+
+    Raises
+    ------
+    ServerError
+        The process exited before it listened, or did not listen within ``timeout`` seconds (the message
+        ends with the tail of its log). The process is stopped in either case.
+    """
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(
+            cmd, env=None if env is None else dict(env), stdout=out, stderr=subprocess.STDOUT
+        )
+        try:
+            deadline = time.monotonic() + timeout
+            while True:
+                if proc.poll() is not None:  # checked first: the port may be another process's
+                    name = " ".join([Path(cmd[0]).name, *cmd[1:3]])
+                    raise ServerError(f"{name} exited with {proc.returncode}: {_tail(log)}", file=log)
+                if _listens(host, port):
+                    break
+                if time.monotonic() > deadline:
+                    raise ServerError(
+                        f"did not listen on port {port} within {timeout:g} s: {_tail(log)}", file=log
+                    )
+                time.sleep(0.3)
+            logging.getLogger(__name__).debug("pid %d listens on %s:%d (log: %s)", proc.pid, host, port, log)
+            yield proc
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=grace)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+@contextlib.contextmanager
+def voila_server(
+    env: Mapping[str, str] | None,
+    log: Path,
+    *,
+    host: str = "127.0.0.1",
+    timeout: float = 90,
+    grace: float = 20,
+    **options: Any,
+) -> Iterator[tuple[str, subprocess.Popen]]:
+    """Serve the apps with Voilà (:func:`voila_command`, :func:`voila_env`) on a free port until the block
+    ends.
+
+    Parameters
+    ----------
+    env
+        The environment to build Voilà's on (``None``: this process's).
+    log
+        The file Voilà's output goes to.
+    host
+        The address Voilà listens on.
+    timeout
+        Seconds Voilà has to start listening.
+    grace
+        Seconds Voilà has to exit at the end before it is killed.
+    **options
+        Keyword arguments of :func:`voila_command` (``apps_dir``, ``preheat``, ``max_kernels``,
+        ``cull_interval``, ``cull_idle_timeout``, ``base_url``).
+
+    Yields
+    ------
+    tuple[str, subprocess.Popen]
+        The server's URL (``http://host:port`` followed by ``base_url`` without its last slash) and its
+        process.
+
+    Raises
+    ------
+    ServerError
+        Voilà exited before it listened or did not listen in time (see :func:`running`).
+    """
+    port = free_port(host)
+    cmd = voila_command(port, host, **options)
+    with running(cmd, port, env=voila_env(env), log=log, timeout=timeout, host=host, grace=grace) as proc:
+        yield f"http://{host}:{port}{str(options.get('base_url', '/')).rstrip('/')}", proc
+
+
+def kernel_pids(proc: subprocess.Popen) -> list[int]:
+    """The ipykernel processes a server process started (its children, read from ``/proc``).
+
+    Parameters
+    ----------
+    proc
+        The server process (Voilà, JupyterLab).
+
+    Returns
+    -------
+    list[int]
+        The process ids of its live ipykernel children, ascending ([] where there is no ``/proc``).
+    """
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            ppid = int(stat.read_text().rsplit(")", 1)[1].split()[1])  # the name in () may hold spaces
+            cmdline = (stat.parent / "cmdline").read_bytes()
+        except (OSError, IndexError, ValueError):  # the process ended meanwhile
+            continue
+        if ppid == proc.pid and b"ipykernel" in cmdline:
+            found.append(int(stat.parent.name))
+    return sorted(found)

@@ -4,11 +4,7 @@ layers, and no request leaves 127.0.0.1. Screenshots go to test-artifacts/ (git-
 
 from __future__ import annotations
 
-import contextlib
 import re
-import socket
-import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,43 +13,12 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from lab.charts import format_number
-from lab.serve import voila_command, voila_env
+from lab.serve import voila_server
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
 LOAD = 240_000  # ms: a kernel start plus the app's first build, on a loaded 2-core machine
 STEP = 60_000  # ms: a filter change
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@contextlib.contextmanager
-def _voila(env: dict[str, str], log: Path) -> Iterator[str]:
-    port = _free_port()
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(voila_command(port), env=voila_env(env), stdout=out, stderr=subprocess.STDOUT)
-        try:
-            deadline = time.monotonic() + 120
-            while time.monotonic() < deadline:
-                if proc.poll() is not None:
-                    pytest.fail(f"voila exited: {log.read_text(errors='replace')[-2000:]}")
-                with socket.socket() as s:
-                    if s.connect_ex(("127.0.0.1", port)) == 0:
-                        break
-                time.sleep(0.3)
-            else:
-                pytest.fail("voila did not listen within 120 s")
-            yield f"http://127.0.0.1:{port}"
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
 
 
 @pytest.fixture(scope="module")
@@ -71,7 +36,8 @@ def apps_url(
 ) -> Iterator[str]:
     """One Voilà server for this module, over the session's demo portal."""
     env = {**jupyter_env, "LAB_DEMO": str(demo_portal), "LAB_USAGE_STORE": str(usage_store)}
-    with _voila(env, tmp_path_factory.mktemp("voila-apps") / "voila.log") as url:
+    log = tmp_path_factory.mktemp("voila-apps") / "voila.log"
+    with voila_server(env, log, timeout=120, grace=30) as (url, _):
         yield url
 
 

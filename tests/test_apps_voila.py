@@ -3,80 +3,23 @@
 from __future__ import annotations
 
 import contextlib
-import socket
-import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from conftest import wait_for
 from playwright.sync_api import Page, expect
 
-from lab.serve import voila_command, voila_env
+from lab.serve import kernel_pids, voila_server
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@contextlib.contextmanager
-def _voila(env: dict[str, str], log: Path, **options: object) -> Iterator[tuple[str, subprocess.Popen]]:
-    port = _free_port()
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(
-            voila_command(port, **options), env=voila_env(env), stdout=out, stderr=subprocess.STDOUT
-        )
-        try:
-            deadline = time.monotonic() + 90
-            while time.monotonic() < deadline:
-                if proc.poll() is not None:
-                    pytest.fail(f"voila exited: {log.read_text(errors='replace')[-2000:]}")
-                with socket.socket() as s:
-                    if s.connect_ex(("127.0.0.1", port)) == 0:
-                        break
-                time.sleep(0.3)
-            else:
-                pytest.fail("voila did not listen within 90 s")
-            yield f"http://127.0.0.1:{port}", proc
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-
-
 @pytest.fixture(scope="module")
 def voila_url(jupyter_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with _voila(jupyter_env, tmp_path_factory.mktemp("voila") / "voila.log") as (url, _):
+    with voila_server(jupyter_env, tmp_path_factory.mktemp("voila") / "voila.log") as (url, _):
         yield url
-
-
-def _kernels_of(proc: subprocess.Popen) -> list[int]:
-    """The ipykernel processes started by a server process (read from /proc)."""
-    found = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-            cmdline = (stat.parent / "cmdline").read_bytes()
-        except OSError:
-            continue
-        if int(fields[1]) == proc.pid and b"ipykernel" in cmdline:
-            found.append(int(stat.parent.name))
-    return found
-
-
-def _wait_for(predicate, seconds: float) -> bool:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.5)
-    return predicate()
 
 
 @pytest.fixture
@@ -196,20 +139,20 @@ def test_kernels_are_capped_and_closed_tabs_are_culled(
     import urllib.request
 
     options = {"preheat": False, "max_kernels": 2, "cull_interval": 2, "cull_idle_timeout": 20}
-    with _voila(jupyter_env, tmp_path / "voila.log", **options) as (url, proc):
+    with voila_server(jupyter_env, tmp_path / "voila.log", **options) as (url, proc):
         render = f"{url}/voila/render/catalog.ipynb"
         pages = [browser.new_page() for _ in range(2)]
         for page in pages:
             page.goto(render, timeout=120_000)
             expect(page.locator(".lab-table")).to_be_visible(timeout=120_000)
-        assert len(_kernels_of(proc)) == 2
+        assert len(kernel_pids(proc)) == 2
         with pytest.raises(urllib.error.HTTPError) as refused:  # a third visitor over the cap
             urllib.request.urlopen(render, timeout=120)
         assert refused.value.code == 503
         refused.value.close()
         for page in pages:
             page.close()
-        assert _wait_for(lambda: not _kernels_of(proc), 60), "kernels of closed tabs were not culled"
+        assert wait_for(lambda: not kernel_pids(proc), 60), "kernels of closed tabs were not culled"
 
 
 def test_a_preheated_kernel_that_waited_long_in_the_pool_is_not_culled_when_handed_out(
@@ -223,8 +166,8 @@ def test_a_preheated_kernel_that_waited_long_in_the_pool_is_not_culled_when_hand
     page, outside = offline_page
     n_apps = len(list((root / "notebooks" / "apps").glob("*.ipynb")))
     options = {"preheat": True, "cull_interval": 1, "cull_idle_timeout": 15}
-    with _voila(jupyter_env, tmp_path / "voila.log", **options) as (url, proc):
-        assert _wait_for(lambda: len(_kernels_of(proc)) >= n_apps, 120), "the pools were not filled"
+    with voila_server(jupyter_env, tmp_path / "voila.log", **options) as (url, proc):
+        assert wait_for(lambda: len(kernel_pids(proc)) >= n_apps, 120), "the pools were not filled"
         time.sleep(25)  # every pooled kernel is now idle for longer than the cull timeout
         page.goto(f"{url}/voila/render/catalog.ipynb", timeout=120_000)
         expect(page.locator(".lab-table")).to_be_visible(timeout=60_000)

@@ -7,9 +7,6 @@ counted; the count must be 0 and Leaflet must have drawn the polygons.
 from __future__ import annotations
 
 import json
-import socket
-import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -107,15 +104,9 @@ def test_report_export_renders_the_map_offline(
     assert outside == [], f"the report asked the internet for {outside}"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def voila_map(jupyter_env: dict[str, str], tmp_path: Path) -> Iterator[str]:
-    from lab.serve import voila_command, voila_env
+    from lab.serve import voila_server
 
     apps = tmp_path / "apps"
     apps.mkdir()
@@ -137,33 +128,8 @@ def voila_map(jupyter_env: dict[str, str], tmp_path: Path) -> Iterator[str]:
         "nbformat_minor": 5,
     }
     (apps / "map.ipynb").write_text(json.dumps(notebook), encoding="utf-8")
-    port = _free_port()
-    log = tmp_path / "voila.log"
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(
-            voila_command(port, apps_dir=apps),
-            env=voila_env(jupyter_env),
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            deadline = time.monotonic() + 90
-            while time.monotonic() < deadline:
-                if proc.poll() is not None:
-                    pytest.fail(f"voila exited: {log.read_text(errors='replace')[-2000:]}")
-                with socket.socket() as s:
-                    if s.connect_ex(("127.0.0.1", port)) == 0:
-                        break
-                time.sleep(0.3)
-            else:
-                pytest.fail("voila did not listen within 90 s")
-            yield f"http://127.0.0.1:{port}/voila/render/map.ipynb"
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+    with voila_server(jupyter_env, tmp_path / "voila.log", apps_dir=apps) as (url, _):
+        yield f"{url}/voila/render/map.ipynb"
 
 
 def test_the_same_map_renders_offline_in_voila(offline: tuple[Page, list[str]], voila_map: str) -> None:

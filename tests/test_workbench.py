@@ -3,26 +3,18 @@
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
 
+from lab.serve import free_port, running
 from lab.workbench import KERNEL_DISPLAY, jupyterlab_command, register_kernel
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
 TOKEN = "lab-test-token-0123456789"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -31,30 +23,10 @@ def jupyterlab(jupyter_env: dict[str, str], tmp_path_factory: pytest.TempPathFac
     register_kernel(prefix=str(prefix))
     root = tmp_path_factory.mktemp("notebooks")
     env = {**jupyter_env, "JUPYTER_PATH": str(prefix / "share" / "jupyter")}
-    port = _free_port()
-    log = root.parent / "jupyterlab.log"
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(
-            jupyterlab_command(port, TOKEN, root), env=env, stdout=out, stderr=subprocess.STDOUT
-        )
-        try:
-            deadline = time.monotonic() + 90
-            while time.monotonic() < deadline:
-                if proc.poll() is not None:
-                    pytest.fail(f"jupyterlab exited: {log.read_text(errors='replace')[-2000:]}")
-                with socket.socket() as s:
-                    if s.connect_ex(("127.0.0.1", port)) == 0:
-                        break
-                time.sleep(0.3)
-            else:
-                pytest.fail("jupyterlab did not listen within 90 s")
-            yield f"http://127.0.0.1:{port}"
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+    port = free_port()
+    cmd = jupyterlab_command(port, TOKEN, root)
+    with running(cmd, port, env=env, log=root.parent / "jupyterlab.log"):
+        yield f"http://127.0.0.1:{port}"
 
 
 def test_binds_loopback_only_and_wants_the_token(jupyterlab: str) -> None:
