@@ -148,24 +148,25 @@ Adapter = Callable[[Path, Context], Iterator[pl.DataFrame]]
 """An adapter: ``adapter(path, ctx)`` yields staged event (or fact) frames and fills ``ctx``'s counts."""
 
 
+_AS_LINES: dict[str, Any] = {
+    "has_header": False,
+    "separator": "\x00",  # a byte no text line holds: each line is one field
+    "quote_char": None,
+    "new_columns": ["line"],
+    "encoding": "utf8-lossy",
+    "truncate_ragged_lines": True,
+    "infer_schema": False,
+    "raise_if_empty": False,
+}
+"""polars CSV reader options that read a text file as one ``line`` column, a row per line."""
+
+
 def read_lines(path: Path, batch_lines: int = BATCH_LINES) -> Iterator[pl.DataFrame]:
     """The lines of a text file, in batches: ``line_no`` (1-based) and ``line`` (null for a blank line).
 
     Invalid UTF-8 is replaced (lossy) rather than failing the file; line ends (LF or CRLF) are removed.
     """
-    lf = pl.scan_csv(
-        path,
-        has_header=False,
-        separator="\x00",
-        quote_char=None,
-        new_columns=["line"],
-        encoding="utf8-lossy",
-        truncate_ragged_lines=True,
-        infer_schema=False,
-        raise_if_empty=False,
-        row_index_name="line_no",
-        row_index_offset=1,
-    )
+    lf = pl.scan_csv(path, **_AS_LINES, row_index_name="line_no", row_index_offset=1)
     for batch in lf.collect_batches(chunk_size=batch_lines):
         if batch.width == 2:
             yield batch.with_columns(pl.col("line_no").cast(pl.Int64))
@@ -220,17 +221,7 @@ def lines_of(chunk: bytes, first_line: int) -> pl.DataFrame:
     """The lines of a chunk: ``line_no`` and ``line`` (as :func:`read_lines`)."""
     if not chunk:
         return pl.DataFrame(schema={"line_no": pl.Int64, "line": pl.String})
-    frame = pl.read_csv(
-        io.BytesIO(chunk),
-        has_header=False,
-        separator="\x00",
-        quote_char=None,
-        new_columns=["line"],
-        encoding="utf8-lossy",
-        truncate_ragged_lines=True,
-        infer_schema=False,
-        raise_if_empty=False,
-    )
+    frame = pl.read_csv(io.BytesIO(chunk), **_AS_LINES)
     return frame.select(
         pl.int_range(first_line, first_line + frame.height, dtype=pl.Int64).alias("line_no"), "line"
     )
