@@ -215,7 +215,7 @@ def cmd_apps_serve(args: argparse.Namespace) -> int:
     """Serve the Voilà apps on 127.0.0.1."""
     from lab import serve
 
-    return serve.serve_apps(port=args.port, host=args.host)
+    return serve.serve_apps(port=args.port, host=args.host, base_url=args.base_url)
 
 
 # ------------------------------------------------------------------------------------------- parser
@@ -302,6 +302,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = asub.add_parser("serve", help="serve the apps with Voilà", parents=[common])
     p.add_argument("--port", type=int, default=8866, help="port (default 8866)")
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    p.add_argument(
+        "--base-url", default="/", help="path prefix behind a reverse proxy, e.g. /apps/ (default /)"
+    )
     p.set_defaults(func=cmd_apps_serve)
 
     for name in COMMAND_MODULES:

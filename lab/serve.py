@@ -121,12 +121,21 @@ def voila_command(
     ]
 
 
-def serve_apps(port: int = 8866, host: str = "127.0.0.1") -> int:
-    """Run Voilà over the apps folder until interrupted; return its exit code."""
+def serve_apps(port: int = 8866, host: str = "127.0.0.1", base_url: str = "/") -> int:
+    """Run Voilà over the apps folder until interrupted; return its exit code.
+
+    Parameters
+    ----------
+    port, host
+        Where to listen (127.0.0.1 by default: put a reverse proxy in front to publish the apps).
+    base_url
+        The path prefix the apps are served under, as the reverse proxy forwards it (``/apps/``).
+    """
     if not any(APPS_DIR.glob("*.ipynb")):
         raise LabError("no apps yet: notebooks/apps holds no notebook", file=APPS_DIR)
-    cmd = voila_command(port, host)
-    log.info("serving the apps at http://%s:%d/ (Ctrl-C stops)", host, port)
+    base_url = "/" + base_url.strip("/") + "/" if base_url.strip("/") else "/"
+    cmd = voila_command(port, host, base_url=base_url)
+    log.info("serving the apps at http://%s:%d%s (Ctrl-C stops)", host, port, base_url)
     return subprocess.call(cmd, env=voila_env())
 
 

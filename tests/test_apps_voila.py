@@ -187,3 +187,31 @@ def test_visitors_see_bilingual_loading_feedback_while_the_kernel_starts(voila_u
     assert "Đang tải ứng dụng" in loading and "Loading the app" in loading
     assert "Running" not in loading  # Voilà's English-only message is replaced
     assert html.index('id="loading"') < html.index('id="rendered_cells"')  # shown before the app renders
+
+
+def test_apps_serve_under_a_base_url_as_behind_a_reverse_proxy(
+    jupyter_env: dict[str, str],
+    tmp_path: Path,
+    offline_page,  # type: ignore[no-untyped-def]
+) -> None:
+    """``lab apps serve --base-url /apps/``: every page, asset and websocket lives under the prefix."""
+    import sys
+    import urllib.error
+    import urllib.request
+
+    from lab.serve import free_port, running, voila_env
+
+    page, outside = offline_page
+    port = free_port()
+    cmd = [sys.executable, "-m", "lab", "apps", "serve", "--port", str(port), "--base-url", "apps"]
+    with running(cmd, port, env=voila_env(jupyter_env), log=tmp_path / "serve.log", timeout=120):
+        base = f"http://127.0.0.1:{port}/apps"
+        page.goto(f"{base}/voila/render/catalog.ipynb", timeout=120_000)
+        expect(page.locator(".lab-table")).to_be_visible(timeout=120_000)
+        page.locator(".lab-catalog-browser input[type=text]").fill("dan so 2019")  # over the websocket
+        expect(page.locator(".lab-catalog-browser")).to_contain_text("2 tập dữ liệu", timeout=30_000)
+        with pytest.raises(urllib.error.HTTPError) as outside_prefix:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/voila/render/catalog.ipynb", timeout=60)
+        assert outside_prefix.value.code == 404
+        outside_prefix.value.close()
+    assert outside == []
