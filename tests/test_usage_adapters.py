@@ -334,3 +334,28 @@ def test_read_chunks_cuts_at_line_ends_and_numbers_lines(tmp_path: Path) -> None
     assert sum(c.n_lines for c in chunks) == len(lines)
     (tmp_path / "empty").touch()
     assert list(read_chunks(tmp_path / "empty")) == []
+
+
+def test_ahead_keeps_the_order_runs_one_item_ahead_and_raises_errors_in_place() -> None:
+    import threading
+
+    from lab.usage.adapters.base import ahead
+
+    started: list[int] = []
+    second_started = threading.Event()
+
+    def work(i: int) -> int:
+        started.append(i)
+        if i == 2:
+            second_started.set()
+        if i == 4:
+            raise ValueError("bad chunk 4")
+        return i * 10
+
+    results = ahead(range(1, 6), work)
+    assert next(results) == 10
+    assert second_started.wait(5)  # item 2 was submitted before item 1's result was handed out
+    assert [next(results), next(results)] == [20, 30]
+    with pytest.raises(ValueError, match="bad chunk 4"):
+        next(results)
+    assert started[:3] == [1, 2, 3]

@@ -27,7 +27,16 @@ from pathlib import Path
 
 import polars as pl
 
-from lab.usage.adapters.base import Context, as_staged, lines_of, read_chunks, read_lines, staged_empty
+from lab.usage.adapters.base import (
+    Chunk,
+    Context,
+    ahead,
+    as_staged,
+    lines_of,
+    read_chunks,
+    read_lines,
+    staged_empty,
+)
 from lab.usage.agents import classify_agents
 from lab.usage.privacy import keyed_hash
 from lab.usage.routes import normalise_target
@@ -361,8 +370,10 @@ def _visitor_keys(req: pl.DataFrame, ctx: Context) -> pl.DataFrame:
 
 def _access_adapter(fmt: str):  # type: ignore[no-untyped-def]
     def adapter(path: Path, ctx: Context) -> Iterator[pl.DataFrame]:
-        for first_line, chunk, n_lines in read_chunks(path):
-            parsed = parse_access_chunk(chunk, first_line, fmt, n_lines)
+        def parse(chunk: Chunk) -> pl.DataFrame:
+            return parse_access_chunk(chunk.data, chunk.first_line, fmt, chunk.n_lines)
+
+        for parsed in ahead(read_chunks(path), parse):  # the next chunk is parsed meanwhile
             ctx.lines_read += parsed.height
             ctx.reject(parsed)
             good = parsed.filter(pl.col("reject").is_null())
