@@ -73,6 +73,29 @@ def browser_type_launch_args(browser_type_launch_args: dict) -> dict:
     }
 
 
+LOCAL_URLS = ("http://127.0.0.1", "ws://127.0.0.1", "file:", "data:", "blob:", "about:")
+"""What a page may load in the offline browser tests: this machine's servers and files, and inline data."""
+
+
+@pytest.fixture
+def offline_page(page):  # type: ignore[no-untyped-def]
+    """A Chromium page (and its frames) that can reach nothing but :data:`LOCAL_URLS`: every other
+    request is refused and recorded. Yields ``(page, outside)``; tests assert ``outside == []``."""
+    outside: list[str] = []
+
+    def guard(route):  # type: ignore[no-untyped-def]
+        url = route.request.url
+        if url.startswith(LOCAL_URLS):
+            route.continue_()
+        else:
+            outside.append(url)
+            route.abort()
+
+    page.context.route("**/*", guard)  # the context: maps in iframes too
+    page.set_viewport_size({"width": 1280, "height": 900})
+    yield page, outside
+
+
 @pytest.fixture(scope="session")
 def jupyter_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     """Environment for kernels and servers: Jupyter writes to $HOME, so give it a throw-away one."""

@@ -49,24 +49,6 @@ def artifacts(root: Path) -> Path:
     return folder
 
 
-@pytest.fixture
-def offline_page(page: Page) -> Iterator[tuple[Page, list[str]]]:
-    """A page that can reach nothing but 127.0.0.1; every other request is refused and recorded."""
-    outside: list[str] = []
-
-    def guard(route):  # type: ignore[no-untyped-def]
-        url = route.request.url
-        if url.startswith(("http://127.0.0.1", "ws://127.0.0.1", "data:", "blob:", "about:")):
-            route.continue_()
-        else:
-            outside.append(url)
-            route.abort()
-
-    page.context.route("**/*", guard)  # the map's iframe too
-    page.set_viewport_size({"width": 1280, "height": 900})
-    yield page, outside
-
-
 def _card(page: Page, app: str, key: str):  # type: ignore[no-untyped-def]
     return page.locator(f".{app} [data-key='{key}'] .lab-card-value").first
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from conftest import wait_for
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
 from lab.serve import kernel_pids, voila_server
 
@@ -20,23 +20,6 @@ pytestmark = [pytest.mark.slow, pytest.mark.browser]
 def voila_url(jupyter_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     with voila_server(jupyter_env, tmp_path_factory.mktemp("voila") / "voila.log") as (url, _):
         yield url
-
-
-@pytest.fixture
-def offline_page(page: Page) -> Iterator[tuple[Page, list[str]]]:
-    """A page that can reach nothing but 127.0.0.1; every other request is refused and recorded."""
-    outside: list[str] = []
-
-    def guard(route):  # type: ignore[no-untyped-def]
-        url = route.request.url
-        if url.startswith(("http://127.0.0.1", "ws://127.0.0.1", "data:", "blob:")):
-            route.continue_()
-        else:
-            outside.append(url)
-            route.abort()
-
-    page.route("**/*", guard)
-    yield page, outside
 
 
 def test_catalog_app_renders_searches_and_switches_language(voila_url: str, offline_page) -> None:  # type: ignore[no-untyped-def]

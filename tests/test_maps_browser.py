@@ -15,25 +15,6 @@ from playwright.sync_api import Frame, Page, expect
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
-LOCAL = ("http://127.0.0.1", "ws://127.0.0.1", "file:", "data:", "blob:", "about:")
-
-
-@pytest.fixture
-def offline(page: Page) -> Iterator[tuple[Page, list[str]]]:
-    """A page that can reach nothing but 127.0.0.1 and itself; other requests are refused and recorded."""
-    outside: list[str] = []
-
-    def guard(route):  # type: ignore[no-untyped-def]
-        url = route.request.url
-        if url.startswith(LOCAL):
-            route.continue_()
-        else:
-            outside.append(url)
-            route.abort()
-
-    page.context.route("**/*", guard)
-    yield page, outside
-
 
 def _drawn(target: Page | Frame) -> dict[str, int]:
     return target.evaluate(
@@ -57,7 +38,7 @@ def _map_frame(page: Page) -> Frame:
 
 
 def test_map_file_renders_offline_and_switches_language(
-    offline: tuple[Page, list[str]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, demo_portal: Path
+    offline_page: tuple[Page, list[str]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, demo_portal: Path
 ) -> None:
     import lab
     from lab import geo
@@ -72,7 +53,7 @@ def test_map_file_renders_offline_and_switches_language(
     m.points(cameras, name=both("geo_cameras"), label="camera_id")
     target = tmp_path / "map.html"
     m.save(target)
-    page, outside = offline
+    page, outside = offline_page
     page.goto(target.as_uri())
     expect(page.locator("path.leaflet-interactive").first).to_be_attached(timeout=30_000)
     drawn = _drawn(page)
@@ -88,14 +69,14 @@ def test_map_file_renders_offline_and_switches_language(
 
 
 def test_report_export_renders_the_map_offline(
-    offline: tuple[Page, list[str]], kernel_env: None, tmp_path: Path
+    offline_page: tuple[Page, list[str]], kernel_env: None, tmp_path: Path
 ) -> None:
     from lab.reports import Period, load_schedule, run_report
 
     report = next(r for r in load_schedule() if r.name == "spatial-coverage")
     result = run_report(report, Period.parse("2026-Q3"), "en", tmp_path / "reports")
     assert result.ok, result.error
-    page, outside = offline
+    page, outside = offline_page
     page.goto(Path(result.html).as_uri())  # type: ignore[arg-type]
     frame = _map_frame(page)
     drawn = _drawn(frame)
@@ -132,8 +113,8 @@ def voila_map(jupyter_env: dict[str, str], tmp_path: Path) -> Iterator[str]:
         yield f"{url}/voila/render/map.ipynb"
 
 
-def test_the_same_map_renders_offline_in_voila(offline: tuple[Page, list[str]], voila_map: str) -> None:
-    page, outside = offline
+def test_the_same_map_renders_offline_in_voila(offline_page: tuple[Page, list[str]], voila_map: str) -> None:
+    page, outside = offline_page
     page.goto(voila_map, timeout=120_000)
     frame = _map_frame(page)
     drawn = _drawn(frame)

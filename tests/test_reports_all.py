@@ -6,7 +6,6 @@ import re
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page
 
 from lab import reports
 
@@ -50,19 +49,9 @@ def test_html_has_no_code_and_no_external_resource(published) -> None:  # type: 
         assert not re.search(r"<(script|link|img|iframe)[^>]+(src|href)=\"https?://", page), result.html
 
 
-def test_reports_render_offline_in_chromium(published, page: Page) -> None:  # type: ignore[no-untyped-def]
+def test_reports_render_offline_in_chromium(published, offline_page) -> None:  # type: ignore[no-untyped-def]
     _, first, _ = published
-    outside: list[str] = []
-
-    def guard(route):  # type: ignore[no-untyped-def]
-        url = route.request.url
-        if url.startswith(("file://", "data:", "blob:", "about:")):
-            route.continue_()
-        else:
-            outside.append(url)
-            route.abort()
-
-    page.route("**/*", guard)
+    page, outside = offline_page
     for result in first:
         page.goto(result.html.as_uri(), wait_until="load")
         assert page.locator("h1").count() >= 1, result.html
