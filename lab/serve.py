@@ -45,7 +45,7 @@ def voila_env(base: dict[str, str] | None = None) -> dict[str, str]:
     return env
 
 
-MAX_KERNELS = 12  # live kernels at most: ~200 MB each, 2 cores here
+MAX_KERNELS = 12  # visitors' kernels at most (preheated ones waiting in the pools aside): ~200 MB each
 CULL_INTERVAL = 60  # seconds between checks for idle kernels
 CULL_IDLE_TIMEOUT = 300  # seconds a kernel may stay idle (e.g. a closed tab) before it is shut down
 
@@ -60,11 +60,17 @@ class CappedKernelManager(AsyncMappingKernelManager):
     pooled kernels, so a kernel handed out has at least ``cull_idle_timeout - cull_interval`` seconds.
     """
 
-    max_kernels = Int(MAX_KERNELS, config=True, help="Live kernels at most; more visitors get a 503.")
+    max_kernels = Int(
+        MAX_KERNELS,
+        config=True,
+        help="Visitors' kernels at most (kernels waiting in the preheated pools do not count); "
+        "more visitors get a 503.",
+    )
 
     async def start_kernel(self, *args, **kwargs):  # type: ignore[no-untyped-def]
         """Start a kernel unless the cap is reached."""
-        if kwargs.get("kernel_id") is None and len(self.list_kernel_ids()) >= self.max_kernels:
+        visitors = len(self.list_kernel_ids()) - len(self.pooled_kernel_ids())
+        if kwargs.get("kernel_id") is None and visitors >= self.max_kernels:
             self.log.warning("kernel cap %d reached: refusing a new kernel", self.max_kernels)
             raise web.HTTPError(503, "Too many visitors right now, please try again in a minute.")
         return await super().start_kernel(*args, **kwargs)

@@ -132,7 +132,10 @@ def test_kernels_are_capped_and_closed_tabs_are_culled(
         with pytest.raises(urllib.error.HTTPError) as refused:  # a third visitor over the cap
             urllib.request.urlopen(render, timeout=120)
         assert refused.value.code == 503
+        busy = refused.value.read().decode("utf-8")
         refused.value.close()
+        assert "quá nhiều người truy cập" in busy and "Too many visitors" in busy
+        assert "https://" not in busy and "http://" not in busy  # nothing to load from outside
         for page in pages:
             page.close()
         assert wait_for(lambda: not kernel_pids(proc), 60), "kernels of closed tabs were not culled"
@@ -198,3 +201,14 @@ def test_apps_serve_under_a_base_url_as_behind_a_reverse_proxy(
         assert outside_prefix.value.code == 404
         outside_prefix.value.close()
     assert outside == []
+
+
+def test_error_pages_are_bilingual_and_load_nothing_from_outside(voila_url: str, offline_page) -> None:  # type: ignore[no-untyped-def]
+    page, outside = offline_page
+    answer = page.goto(f"{voila_url}/voila/render/no-such-app.ipynb", timeout=60_000)
+    assert answer is not None and answer.status == 404
+    expect(page.locator(".lab-error-page")).to_contain_text("Không tìm thấy trang này.")
+    expect(page.locator(".lab-error-page")).to_contain_text("This page does not exist.")
+    page.goto(f"{voila_url}/", timeout=60_000)  # the apps listing, on the same offline base page
+    expect(page.locator(".jp-DirListing-itemText").first).to_contain_text(".ipynb", timeout=60_000)
+    assert outside == [], f"asked the internet for {outside}"
