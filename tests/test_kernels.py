@@ -29,8 +29,11 @@ def test_report_kernels_run_on_local_sockets_and_leave_nothing_behind(kernel_env
             await km.shutdown_kernel(now=True)
         return km.transport, reply["content"]["status"], sockets, km.ip
 
+    from concurrent.futures import ThreadPoolExecutor
+
     outputs: list[dict] = []
-    transport, status, sockets, ip = asyncio.run(run())
+    with ThreadPoolExecutor(1) as pool:  # a browser test's Playwright may own this thread's event loop
+        transport, status, sockets, ip = pool.submit(asyncio.run, run()).result()
     assert transport == "ipc" and status == "ok"
     assert any(m["content"].get("text") == "42\n" for m in outputs if m["msg_type"] == "stream")
     assert len(sockets) == 5  # shell, iopub, stdin, control, heartbeat: Unix domain sockets
