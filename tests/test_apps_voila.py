@@ -212,3 +212,25 @@ def test_error_pages_are_bilingual_and_load_nothing_from_outside(voila_url: str,
     page.goto(f"{voila_url}/", timeout=60_000)  # the apps listing, on the same offline base page
     expect(page.locator(".jp-DirListing-itemText").first).to_contain_text(".ipynb", timeout=60_000)
     assert outside == [], f"asked the internet for {outside}"
+
+
+def test_a_visitor_whose_idle_kernel_was_culled_is_told_to_reload(
+    jupyter_env: dict[str, str],
+    tmp_path: Path,
+    offline_page,  # type: ignore[no-untyped-def]
+) -> None:
+    page, outside = offline_page
+    options = {"preheat": False, "cull_interval": 1, "cull_idle_timeout": 5}
+    with voila_server(jupyter_env, tmp_path / "voila.log", **options) as (url, proc):
+        page.goto(f"{url}/voila/render/catalog.ipynb", timeout=120_000)
+        expect(page.locator(".lab-table")).to_be_visible(timeout=120_000)
+        banner = page.locator("#lab-session-ended")
+        expect(banner).to_be_hidden()
+        assert wait_for(lambda: not kernel_pids(proc), 60), "the idle kernel was not culled"
+        expect(banner).to_be_visible(timeout=45_000)  # the page asks every 20 s
+        expect(banner).to_contain_text("Tải lại trang để tiếp tục")
+        expect(banner).to_contain_text("Reload the page to continue")
+        page.locator("#lab-session-ended button").click()  # a reload starts a new kernel
+        expect(page.locator(".lab-table")).to_be_visible(timeout=120_000)
+        expect(page.locator("#lab-session-ended")).to_be_hidden()
+    assert outside == []
