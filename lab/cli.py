@@ -215,7 +215,10 @@ def cmd_apps_serve(args: argparse.Namespace) -> int:
     """Serve the Voilà apps on 127.0.0.1."""
     from lab import serve
 
-    return serve.serve_apps(port=args.port, host=args.host, base_url=args.base_url)
+    cap = {"max_kernels": args.max_kernels} if args.max_kernels is not None else {}
+    return serve.serve_apps(
+        port=args.port, host=args.host, base_url=args.base_url, pool_size=args.pool_size, **cap
+    )
 
 
 # ------------------------------------------------------------------------------------------- parser
@@ -305,6 +308,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--base-url", default="/", help="path prefix behind a reverse proxy, e.g. /apps/ (default /)"
     )
+    p.add_argument(
+        "--pool-size", type=int, default=1, help="preheated kernels waiting per app, ~200 MB each (default 1)"
+    )
+    p.add_argument("--max-kernels", type=int, help="visitors' kernels at most; more get a 503 (default 12)")
     p.set_defaults(func=cmd_apps_serve)
 
     for name in COMMAND_MODULES:

@@ -98,12 +98,14 @@ def voila_command(
     apps_dir: Path = APPS_DIR,
     *,
     preheat: bool = True,
+    pool_size: int = 1,
     max_kernels: int = MAX_KERNELS,
     cull_interval: int = CULL_INTERVAL,
     cull_idle_timeout: int = CULL_IDLE_TIMEOUT,
     base_url: str = "/",
 ) -> list[str]:
-    """The Voilà command line the lab serves its apps with (``base_url`` for a reverse proxy prefix)."""
+    """The Voilà command line the lab serves its apps with (``base_url`` for a reverse proxy prefix;
+    ``pool_size`` preheated kernels waiting per app, ~200 MB each)."""
     return [
         sys.executable,
         "-m",
@@ -118,7 +120,7 @@ def voila_command(
         "--VoilaConfiguration.file_allowlist=['.*\\.(css|js|png|svg|woff2?)']",
         f"--Voila.base_url={base_url}",
         f"--preheat_kernel={preheat}",
-        "--pool_size=1",
+        f"--pool_size={pool_size}",
         "--VoilaConfiguration.multi_kernel_manager_class=lab.serve.CappedKernelManager",
         f"--CappedKernelManager.max_kernels={max_kernels}",
         f"--MappingKernelManager.cull_interval={cull_interval}",
@@ -127,7 +129,13 @@ def voila_command(
     ]
 
 
-def serve_apps(port: int = 8866, host: str = "127.0.0.1", base_url: str = "/") -> int:
+def serve_apps(
+    port: int = 8866,
+    host: str = "127.0.0.1",
+    base_url: str = "/",
+    pool_size: int = 1,
+    max_kernels: int = MAX_KERNELS,
+) -> int:
     """Run Voilà over the apps folder until interrupted; return its exit code.
 
     Parameters
@@ -136,11 +144,19 @@ def serve_apps(port: int = 8866, host: str = "127.0.0.1", base_url: str = "/") -
         Where to listen (127.0.0.1 by default: put a reverse proxy in front to publish the apps).
     base_url
         The path prefix the apps are served under, as the reverse proxy forwards it (``/apps/``).
+    pool_size
+        Preheated kernels waiting per app: that many visitors arriving together get the app at once.
+    max_kernels
+        Visitors' kernels at most (beyond it a visitor gets a 503 "try again in a minute").
     """
+    if pool_size < 0 or max_kernels < 1:
+        raise LabError(f"pool size must be ≥ 0 and the kernel cap ≥ 1 (got {pool_size}, {max_kernels})")
     if not any(APPS_DIR.glob("*.ipynb")):
         raise LabError("no apps yet: notebooks/apps holds no notebook", file=APPS_DIR)
     base_url = "/" + base_url.strip("/") + "/" if base_url.strip("/") else "/"
-    cmd = voila_command(port, host, base_url=base_url)
+    cmd = voila_command(
+        port, host, base_url=base_url, preheat=pool_size > 0, pool_size=pool_size, max_kernels=max_kernels
+    )
     log.info("serving the apps at http://%s:%d%s (Ctrl-C stops)", host, port, base_url)
     return subprocess.call(cmd, env=voila_env())
 

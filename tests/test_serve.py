@@ -122,3 +122,24 @@ def test_kernel_pids(tmp_path: Path) -> None:
         if not children:
             parent.kill()
         parent.wait(timeout=30)
+
+
+def test_apps_serve_options_reach_the_voila_command(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``lab apps serve`` passes its options to the Voilà command line (the server itself is exercised by
+    tests/test_apps_voila.py); a bad value is refused in one line before anything starts."""
+    from lab import serve
+    from lab.cli import main
+
+    started: list[list[str]] = []
+    monkeypatch.setattr(serve.subprocess, "call", lambda cmd, env: started.append(cmd) or 0)
+    assert main(["apps", "serve", "--port", "9001", "--pool-size", "3", "--max-kernels", "20"]) == 0
+    (cmd,) = started
+    assert {
+        "--port=9001",
+        "--pool_size=3",
+        "--preheat_kernel=True",
+        "--CappedKernelManager.max_kernels=20",
+    } <= set(cmd)
+    assert main(["apps", "serve", "--pool-size", "0"]) == 0
+    assert "--preheat_kernel=False" in started[-1]
+    assert main(["apps", "serve", "--max-kernels", "0"]) == 2
