@@ -241,9 +241,8 @@ def parse_access_chunk(chunk: bytes, first_line: int, fmt: str, n_lines: int | N
         _ok=shape.fill_null(False),
     )
     slow_rows = ~pl.col("_ok")
-    if (
-        b"\\" in chunk and b'\\"' in chunk
-    ):  # an escaped quote (a one-byte search first: memchr): the CSV reading of that line cannot be trusted
+    # an escaped quote: the CSV reading of that line cannot be trusted (a one-byte search first: memchr)
+    if b"\\" in chunk and b'\\"' in chunk:
         escaped = (
             lines_of(chunk, first_line).get_column("line").str.contains('\\"', literal=True).fill_null(False)
         )
