@@ -173,3 +173,27 @@ def test_a_source_override_reads_the_given_file_not_the_api(portal: FakePortal, 
     assert lab.load(DS_ID, catalog=catalog, source=tmp_path / "next.parquet")["ma"].to_list() == ["A", "B"]
     assert lab.load(DS_ID, catalog=catalog, source=portal.server.url("/exports/next.parquet")).height == 2
     assert portal.offsets(PID) == []
+
+
+def test_a_password_with_vietnamese_letters_is_sent_as_utf8(
+    portal: FakePortal,
+    env: SimpleNamespace,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """RFC 7617: Basic credentials are UTF-8, user and password in Unicode NFC (typed as NFD here)."""
+    import unicodedata
+
+    user, password = "Nguyễn.Thị.Ánh", "Mật-khẩu"
+    monkeypatch.setenv("LAB_PORTAL_USER", unicodedata.normalize("NFD", user))
+    monkeypatch.setenv("LAB_PORTAL_PASSWORD", unicodedata.normalize("NFD", password))
+    portal.account = (user, password)
+    portal.add_api(PID, ApiDataset(make_rows(30)))
+    catalog = write_catalog(tmp_path / "datasets.yaml", portal)
+    assert main(["--catalog", str(catalog), "fetch", DS_ID]) == 0, capsys.readouterr().err
+    assert portal.credentials == [(user, password)]  # the server decoded them as UTF-8
+    header = portal.server.last(portal.api_path(PID)).headers["Authorization"]
+    assert base64.b64decode(header.split()[1]) == f"{user}:{password}".encode()
+    _, path = capsys.readouterr().out.strip().split("\t")
+    assert pl.read_parquet(path).height == 30

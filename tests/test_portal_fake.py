@@ -152,6 +152,18 @@ class ApiDataset:
     edit: Callable[[int, list[dict[str, Any]]], list[dict[str, Any]]] | None = None  # (offset, rows) → rows
 
 
+def basic_credentials(header: str | None) -> tuple[str, str] | None:
+    """``(user, password)`` of a Basic ``Authorization`` header, decoded as UTF-8 (RFC 7617), else None."""
+    scheme, _, token = (header or "").partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        user, sep, password = base64.b64decode(token, validate=True).decode("utf-8").partition(":")
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return (user, password) if sep else None
+
+
 class FakePortal:
     """The portal's pages and API on a :class:`LocalServer`."""
 
@@ -160,6 +172,8 @@ class FakePortal:
         self.base_url = server.url("").rstrip("/")
         self.listing: list[list[tuple[int, str, str]]] = []
         self.api: dict[int, ApiDataset] = {}
+        self.account = (USER, PASSWORD)  # the one registered account (user, password)
+        self.credentials: list[tuple[str, str] | None] = []  # each API call's, decoded as UTF-8
         server.route("/dichvu", self._listing)
 
     # ------------------------------------------------------------------------------------------ pages
@@ -192,7 +206,9 @@ class FakePortal:
         return data
 
     def _api(self, data: ApiDataset, req: Request) -> Reply:
-        if req.headers.get("Authorization") != BASIC:
+        sent = basic_credentials(req.headers.get("Authorization"))
+        self.credentials.append(sent)
+        if sent != self.account:
             return Reply(200, LOGIN_PAGE, {"Content-Type": "text/html; charset=utf-8"})
         limit = int(req.query.get("limit", "100"))
         offset = int(req.query.get("offset", "0"))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import netrc
 import os
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -41,9 +42,18 @@ class Account:
     __str__ = __repr__
 
     @property
-    def auth(self) -> tuple[str, str]:
-        """The ``(user, password)`` pair :mod:`requests` takes as Basic authentication."""
-        return (self.user, self.password)
+    def auth(self) -> tuple[bytes, bytes]:
+        """The ``(user, password)`` pair :mod:`requests` takes as Basic authentication, as UTF-8 bytes.
+
+        RFC 7617 (``charset="UTF-8"``): both are normalised to Unicode NFC (its OpaqueString and
+        UsernameCasePreserved profiles) and sent as UTF-8, so a password with Vietnamese letters
+        (``Mật-khẩu``) typed on any keyboard reaches the portal as the same bytes. (:mod:`requests`
+        encodes text credentials as Latin-1, which cannot hold them.)
+        """
+        return (
+            unicodedata.normalize("NFC", self.user).encode("utf-8", "surrogateescape"),
+            unicodedata.normalize("NFC", self.password).encode("utf-8", "surrogateescape"),
+        )
 
 
 def netrc_path() -> Path:
