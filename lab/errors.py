@@ -103,3 +103,8 @@ class CoordinateError(GeometryError):
 
 class ReportError(LabError):
     """A report's schedule entry, parameters or run is wrong (the run log says which cell failed)."""
+
+
+class OutputError(LabError):
+    """An output cannot be written as asked: a format its extension does not name, a folder, a device or
+    a system path instead of a file, or a folder that cannot be written."""
