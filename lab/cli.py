@@ -115,22 +115,20 @@ def describe_frame(frame: Any) -> dict[str, Any]:
 
 
 def write_frame(frame: Any, target: Path) -> None:
-    """Write a loaded frame atomically: Parquet for tables, GeoParquet for spatial data."""
-    import polars as pl
+    """Write a loaded frame atomically in the format its extension names (:func:`lab.outputs.write_table`):
+    a table as CSV or Parquet, spatial data as GeoParquet or GeoJSON."""
+    from lab.outputs import write_table
 
-    from lab.atomic import atomic_path
-
-    with atomic_path(target) as tmp:
-        if isinstance(frame, pl.DataFrame):
-            frame.write_parquet(tmp)
-        else:
-            frame.to_parquet(tmp)
+    write_table(frame, target)
 
 
 def cmd_load(args: argparse.Namespace) -> int:
     """Load one dataset; print a summary, JSON facts, or write it to a file."""
     from lab.loader import load
+    from lab.outputs import SPATIAL_FORMATS, TABLE_FORMATS, output_format
 
+    if args.to:  # a wrong extension or target is refused before the dataset is read
+        output_format(args.to, {**TABLE_FORMATS, **SPATIAL_FORMATS}, what="dataset")
     frame = load(args.id, source=args.source, catalog=args.catalog, mirror=args.mirror, refresh=args.refresh)
     facts = {"dataset": args.id, **describe_frame(frame)}
     if args.to:
@@ -265,7 +263,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("load", help="load one dataset", parents=[common])
     p.add_argument("id", help="dataset id")
     p.add_argument("--source", metavar="PATH_OR_URL", help="read this file the way entry ID is read")
-    p.add_argument("--to", metavar="FILE", help="write Parquet (GeoParquet for spatial data)")
+    p.add_argument(
+        "--to",
+        metavar="FILE",
+        help="write the rows: .csv or .parquet (spatial data: .parquet for GeoParquet, or .geojson)",
+    )
     p.add_argument(
         "--json", action="store_true", help="print rows, columns, dtypes, CRS, repaired geometries"
     )

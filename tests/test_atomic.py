@@ -127,3 +127,14 @@ def test_an_unwritable_folder_is_one_line(tmp_path: Path) -> None:
     with pytest.raises(OutputError, match="cannot write") as err:
         atomic_write_text(blocker / "sub" / "out.csv", "x")
     assert "\n" not in str(err.value)
+
+
+def test_the_published_reports_index_is_readable_by_the_web_server(tmp_path: Path) -> None:
+    from lab.reports import write_index
+
+    old = os.umask(0o022)
+    try:
+        page = write_index(tmp_path, [])
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(page.stat().st_mode) == 0o644

@@ -11,6 +11,9 @@
     Moves a ward-level table to the 94 units of July 2025. ``--to`` is given twice in that form: the
     value that names a structure (``2025``) is the target, the other one the output file; ``--out FILE``
     says the same without the ambiguity.
+
+Output files are written by :func:`lab.outputs.write_table`: ``.csv`` or ``.parquet`` as the extension
+says (any other refused before any work), formula-like CSV cells escaped, folders and devices refused.
 """
 
 from __future__ import annotations
@@ -55,19 +58,6 @@ def _read_table(path: Path, *, as_text: bool) -> pl.DataFrame:
         raise ReadError(f"not readable as CSV: {str(exc).splitlines()[0]}", file=path) from None
 
 
-def _write_table(df: pl.DataFrame, target: Path) -> None:
-    from lab.atomic import atomic_path
-
-    with atomic_path(target) as tmp:
-        if target.suffix.lower() in (".parquet", ".pq"):
-            df.write_parquet(tmp)
-        else:
-            flat = df.with_columns(
-                pl.col(c).list.join("; ") for c, t in df.schema.items() if isinstance(t, pl.List)
-            )
-            flat.write_csv(tmp)
-
-
 def _units(spec: str, args: argparse.Namespace) -> Any:
     """Units from a catalog id, or from a polygon file (GeoJSON, GeoPackage, …) given by path."""
     from lab.geo.units import load_units
@@ -88,14 +78,17 @@ def cmd_assign(args: argparse.Namespace) -> int:
     """Assign the rows of a point table to units."""
     from lab.geo.assign import assign
     from lab.geo.points import points_from_table
+    from lab.outputs import TABLE_FORMATS, output_format, write_table
 
+    if args.to:
+        output_format(args.to, TABLE_FORMATS)  # refused before any work
     table = _read_table(Path(args.points), as_text=True)
     points = points_from_table(table, args.lon, args.lat, crs=args.crs)
     units = _units(args.units, args)
     result = assign(points, units)
     if args.to:
         out = pl.concat([table, result.table.select("unit_code", "unit_name", "reason")], how="horizontal")
-        _write_table(out, Path(args.to))
+        write_table(out, Path(args.to))
     facts: dict[str, Any] = {
         **result.summary(),
         "units": args.units,
@@ -131,8 +124,11 @@ def _targets(values: list[str] | None, out: str | None) -> tuple[str, str | None
 def cmd_crosswalk(args: argparse.Namespace) -> int:
     """Move a ward-level table to the units of July 2025."""
     from lab.geo.crosswalk import normalise_structure, to_2025
+    from lab.outputs import TABLE_FORMATS, output_format, write_table
 
     target, output = _targets(args.to, args.out)
+    if output:
+        output_format(output, TABLE_FORMATS)  # refused before any work
     if normalise_structure(target) != "2025":
         raise LabError(f"--to {target}: only the structure of July 2025 (2025) can be the target")
     values = [v for item in args.value for v in item.split(",") if v]
@@ -151,7 +147,7 @@ def cmd_crosswalk(args: argparse.Namespace) -> int:
         mirror=args.mirror,
     )
     if output:
-        _write_table(moved.table, Path(output))
+        write_table(moved.table, Path(output))
     facts = moved.summary()
     if output:
         facts["written"] = output

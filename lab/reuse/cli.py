@@ -37,9 +37,11 @@ def _dump(value: Any) -> None:
 
 def cmd_import(args: argparse.Namespace) -> int:
     """Import reuses from udata or CKAN exports into a registry file; flagged rows are kept and listed."""
+    from lab.outputs import output_format
     from lab.reuse.importers import import_registry
-    from lab.reuse.registry import validate, write_registry
+    from lab.reuse.registry import REGISTRY_FORMATS, validate, write_registry
 
+    output_format(args.out, REGISTRY_FORMATS, what="reuse registry")  # refused before any work
     registry = import_registry(args.format, args.files)
     out = write_registry(registry, Path(args.out))
     flagged = registry.frame.filter(registry.frame["flags"].list.len() > 0)
@@ -155,7 +157,7 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
     p.add_argument(
         "files", nargs="+", metavar="FILE", help="export files (CKAN: showcase list + package lists)"
     )
-    p.add_argument("--out", required=True, metavar="FILE", help="registry to write (.csv, or .yaml)")
+    p.add_argument("--out", required=True, metavar="FILE", help="registry to write: .csv, .parquet or .yaml")
     p.set_defaults(func=cmd_import)
 
     for name, func, text in (

@@ -33,6 +33,7 @@ import yaml
 
 from lab.atomic import atomic_path, atomic_write_text
 from lab.errors import LabError
+from lab.outputs import output_format, write_csv
 from lab.reuse import vocab
 
 log = logging.getLogger(__name__)
@@ -75,6 +76,8 @@ REQUIRED: tuple[str, ...] = (
 )
 """Fields every row must fill (``datasets`` too, checked apart: an empty list is the ``no_dataset`` flag)."""
 LIST_SEPARATOR = ";"
+REGISTRY_FORMATS: dict[str, str] = {".csv": "csv", ".parquet": "parquet", ".yaml": "yaml", ".yml": "yaml"}
+"""The registry's file formats, by extension."""
 FLAGS = ("no_dataset", "unknown_datasets_only", "duplicate_url")
 """Spam-like signs: no dataset linked, only dataset ids the catalog does not know, a url already
 registered."""
@@ -280,7 +283,7 @@ def parse(raw: pl.DataFrame, *, file: str | Path | None = None) -> Registry:
 
 
 def read_registry(path: str | Path) -> Registry:
-    """Read a registry file (``.csv``, or ``.yaml``/``.yml``) without validating it.
+    """Read a registry file (``.csv``, ``.parquet``, or ``.yaml``/``.yml``) without validating it.
 
     Raises
     ------
@@ -292,6 +295,8 @@ def read_registry(path: str | Path) -> Registry:
         raise RegistryError("no such file", file=path)
     if path.suffix.lower() in (".yaml", ".yml"):
         return parse(_read_yaml(path), file=path)
+    if path.suffix.lower() == ".parquet":
+        return parse(_read_parquet(path), file=path)
     try:
         raw = pl.read_csv(path, infer_schema=False, encoding="utf8")
     except (pl.exceptions.ComputeError, pl.exceptions.NoDataError, UnicodeDecodeError) as exc:
@@ -299,6 +304,22 @@ def read_registry(path: str | Path) -> Registry:
     if raw.width < 2:
         raise RegistryError("not a comma-separated registry (one column only)", file=path)
     return parse(raw, file=path)
+
+
+def _read_parquet(path: Path) -> pl.DataFrame:
+    """A Parquet registry (as :func:`write_registry` writes it: lists as lists, dates as dates) as text."""
+    try:
+        frame = pl.read_parquet(path)
+    except (pl.exceptions.PolarsError, OSError) as exc:
+        raise RegistryError(
+            f"not a readable Parquet registry: {str(exc).splitlines()[0]}", file=path
+        ) from None
+    return frame.select(
+        pl.col(c).cast(pl.List(pl.String)).list.join(LIST_SEPARATOR)
+        if isinstance(t, pl.List)
+        else pl.col(c).cast(pl.String)
+        for c, t in frame.schema.items()
+    )
 
 
 def _read_yaml(path: Path) -> pl.DataFrame:
@@ -349,23 +370,32 @@ def to_text(frame: pl.DataFrame) -> pl.DataFrame:
 
 
 def write_registry(frame: pl.DataFrame | Registry, path: str | Path) -> Path:
-    """Write a registry atomically: CSV (``;``-joined lists), or YAML when ``path`` ends in
-    ``.yaml``/``.yml``.
+    """Write a registry atomically in the format its extension names (:data:`REGISTRY_FORMATS`).
 
-    Extra columns (source, flags...) are written only when some row fills them.
+    ``.csv``: lists ``;``-joined, formula-like cells escaped (:func:`lab.outputs.csv_safe`); ``.parquet``:
+    lists as lists and dates as dates; ``.yaml``/``.yml``: ``{reuses: [...]}``. Extra columns (source,
+    flags...) are written only when some row fills them.
+
+    Raises
+    ------
+    lab.errors.OutputError
+        Another extension, or a target that is not a regular file (nothing is written).
     """
     frame = frame.frame if isinstance(frame, Registry) else frame
     path = Path(path)
+    fmt = output_format(path, REGISTRY_FORMATS, what="reuse registry")
     text = to_text(frame)
-    if path.suffix.lower() in (".yaml", ".yml"):
+    if fmt == "yaml":
         rows = [
             {k: (v.split(LIST_SEPARATOR) if k in LIST_COLUMNS and v else v) for k, v in r.items() if v}
             for r in text.iter_rows(named=True)
         ]
         atomic_write_text(path, yaml.safe_dump({"reuses": rows}, allow_unicode=True, sort_keys=False))
-    else:
+    elif fmt == "parquet":
         with atomic_path(path) as tmp:
-            text.write_csv(tmp, quote_style="necessary")
+            frame.select(text.columns).write_parquet(tmp)
+    else:
+        write_csv(text, path)
     return path
 
 
