@@ -171,7 +171,7 @@ def test_spam_flags_and_valid_rows(catalog_ids: frozenset[str]) -> None:
     flags = spam_flags(reg, catalog_ids)
     assert flags.filter("spam")["reuse_id"].to_list() == ["T004"]  # T003 still links one known dataset
     valid = valid_rows(reg, catalog_ids)
-    assert "T004" not in valid["reuse_id"].to_list()
+    assert valid["reuse_id"].to_list() == [f"T00{i}" for i in range(1, 7)]  # flagged rows are counted
     assert valid.filter(pl.col("reuse_id") == "T003")["datasets"].to_list() == [["census-2019-wards"]]
 
 
@@ -276,16 +276,38 @@ def test_ckan_bad_answers_are_one_line_errors(tmp_path: Path) -> None:
 # ------------------------------------------------------------------------------------- summary and diff
 def test_summary_counts_reuses_and_reusers_apart(catalog_ids: frozenset[str]) -> None:
     result = summary(read_registry(PLANTED), catalog_ids)
-    assert result["reuses"] == 5  # T004 is a duplicate url
-    assert result["unique_reusers"] == 4  # Công ty Mẫu A owns T001 and T005
-    assert result["links"] == 6 and result["datasets_reused"] == 3
+    assert result["reuses"] == result["rows"] == 6  # T004 repeats T001's url: counted, listed for review
+    assert result["reuses_with_datasets"] == 6
+    assert result["unique_reusers"] == 5  # Công ty Mẫu A owns T001 and T005
+    assert result["links"] == 7 and result["datasets_reused"] == 3  # T003's unknown id is no link
     assert result["top_datasets"] == [  # ties listed by id
+        {"dataset_id": "danang-wards-2025", "reuses": 3},
         {"dataset_id": "air-quality-iqair", "reuses": 2},
         {"dataset_id": "census-2019-wards", "reuses": 2},
-        {"dataset_id": "danang-wards-2025", "reuses": 2},
     ]
-    assert result["by_type"] == {"application": 2, "appli": 1, "news_article": 1, "visualization": 1}
+    assert result["by_type"] == {"application": 3, "appli": 1, "news_article": 1, "visualization": 1}
     assert result["flagged"] == [{"reuse_id": "T004", "flags": ["duplicate_url"]}]
+    assert result["possible_duplicates"] == [
+        {"url": "ban-do-phuong-xa.example.com", "reuse_ids": ["T001", "T004"]}
+    ]
+
+
+def test_the_same_address_written_otherwise_is_a_warning_and_a_byte_copy_an_error(tmp_path: Path) -> None:
+    head = "reuse_id,title,type,topic,url,owner,owner_kind,datasets,created,launched,status\n"
+    rows = [
+        "A1,Bus,application,others,https://www.acme.example/,Acme,company,d1,2024-01-01,2024-01-01,live",
+        "A2,Air,application,others,http://acme.example,Acme,company,d2,2024-01-01,2024-01-01,live",
+        "A3,Bike,application,others,https://acme.example/bike,Acme,company,d3,2024-01-01,2024-01-01,live",
+        "A4,Copy,application,others,https://www.acme.example/,Acme,company,d1,2024-01-01,2024-01-01,live",
+    ]
+    path = tmp_path / "reg.csv"
+    path.write_text(head + "\n".join(rows) + "\n", encoding="utf-8")
+    report = validate(read_registry(path), known_datasets={"d1", "d2", "d3"})
+    assert [(i.reuse_id, i.code, i.severity) for i in report.issues] == [
+        ("A2", "possible_duplicate_url", "warning"),
+        ("A4", "duplicate_url", "error"),
+    ]
+    assert "A1" in report.issues[0].message and "A1" in report.issues[1].message
 
 
 def test_diff_reports_added_removed_changed(tmp_path: Path) -> None:
@@ -333,9 +355,12 @@ def test_cli_import_summary_and_diff(
     assert main(["reuse", "summary", "--registry", str(out_file), "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
     assert {"reuses", "unique_reusers", "links", "datasets_reused", "top_datasets", "by_type"} <= set(result)
-    assert result["reuses"] == 4 and result["links"] == 2 + 5 + 3 + 1
-    # every dataset is used once: ties are listed by id
-    assert result["top_datasets"][0] == {"dataset_id": "58e5924b88ee3802ca255566", "reuses": 1}
+    assert result["reuses"] == 6 and result["reuses_with_datasets"] == 5  # every row of the exports
+    assert result["links"] == 2 + 5 + 3 + 1 + 1  # every declared pair, the copied url's included
+    assert result["top_datasets"][0] == {"dataset_id": "dd0000000000000000000001", "reuses": 2}
+    assert result["possible_duplicates"] == [
+        {"url": "arrets.example.org", "reuse_ids": ["aa0000000000000000000001", "aa0000000000000000000003"]}
+    ]
     assert len(result["top_datasets"]) == 10 and not result["checked_against_catalog"]
     assert main(["reuse", "diff", str(DATA / "registry_planted.yaml"), str(PLANTED), "--json"]) == 0
     diffed = json.loads(capsys.readouterr().out)

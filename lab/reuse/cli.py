@@ -1,7 +1,11 @@
 """``lab reuse ...`` and ``lab targets``: the reuse registry and the city's targets on the command line.
 
-* ``lab reuse import --format {udata-csv,ckan-showcase} FILE... --out FILE``: a registry from exports;
-* ``lab reuse summary [--registry FILE] [--json]``: reuses, reusers, links, datasets reused, top datasets;
+* ``lab reuse import --format {udata-csv,ckan-showcase} FILE... --out FILE``: a registry from exports
+  (``.csv``, ``.parquet`` or ``.yaml``, as the extension says; any other refused);
+* ``lab reuse summary [--registry FILE] [--json]``: reuses (every declared one, as udata counts), reuses with
+  datasets, reusers, links (declared (reuse, dataset) pairs), datasets reused, top datasets, possible
+  duplicates (same address, all counted): definitions next to udata's in
+  :func:`lab.reuse.indicators.summary` and ``docs/concepts/reuse.md``;
 * ``lab reuse diff OLD NEW [--json]``: reuse ids added, removed, changed;
 * ``lab reuse validate [--registry FILE] [--json]``: every problem of the registry (exit 2 on errors);
 * ``lab targets [--json] [--targets FILE] [--as-of DATE]``: each target's value, projection and status.
@@ -36,7 +40,8 @@ def _dump(value: Any) -> None:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    """Import reuses from udata or CKAN exports into a registry file; flagged rows are kept and listed."""
+    """Import reuses from udata or CKAN exports into a registry file; flagged rows are kept, counted and
+    listed for review."""
     from lab.outputs import output_format
     from lab.reuse.importers import import_registry
     from lab.reuse.registry import REGISTRY_FORMATS, validate, write_registry
@@ -69,15 +74,18 @@ def cmd_summary(args: argparse.Namespace) -> int:
         _dump(result)
         return 0
     print(
-        f"{result['reuses']} reuses by {result['unique_reusers']} unique reusers; {result['links']} links to "
+        f"{result['reuses']} reuses ({result['reuses_with_datasets']} with datasets) by "
+        f"{result['unique_reusers']} unique reusers; {result['links']} links to "
         f"{result['datasets_linked']} datasets; {result['datasets_reused']} datasets reused by launched "
         f"products ({result['datasets_reused_live']} by live ones)"
     )
     print("by type: " + ", ".join(f"{k} {v}" for k, v in result["by_type"].items()))
     print("by status: " + ", ".join(f"{k} {v}" for k, v in result["by_status"].items()))
     print("most reused: " + ", ".join(f"{d['dataset_id']} ({d['reuses']})" for d in result["top_datasets"]))
+    for d in result["possible_duplicates"]:
+        print(f"possible duplicates (all counted, to review): {', '.join(d['reuse_ids'])} at {d['url']}")
     for f in result["flagged"]:
-        print(f"flagged {f['reuse_id']}: {', '.join(f['flags'])}")
+        print(f"flagged (counted, to review) {f['reuse_id']}: {', '.join(f['flags'])}")
     return 0
 
 

@@ -2,8 +2,9 @@
 
 Both give what those platforms know (title, type or tags, url, owner, datasets, dates) and leave empty what
 they do not record (owner kind, channels, API consumer, paid service): validation then lists what the portal
-team must complete. Spam-like entries (no dataset linked, a url registered twice) are *flagged* in the
-``flags`` column, never dropped.
+team must complete. Every exported reuse is imported and counted, as the platform counts it; entries a human
+should look at (no dataset linked, an address another entry registers) are *flagged* in the ``flags``
+column, never dropped.
 
 udata export (``../shared/data/datagouv_pipeline_fixtures/PROVENANCE.md``): ``;``-separated, every field
 double-quoted, descriptions may span several lines, ``datasets`` is a comma-separated list of dataset ids,
@@ -22,6 +23,7 @@ saved answer must have the showcase's ``name`` or ``id`` in its file name
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 from collections.abc import Sequence
@@ -41,20 +43,73 @@ LAUNCH_PROXY_NOTE = "launched: the date the reuse was declared on {platform} (it
 
 
 # ---------------------------------------------------------------------------------------------- udata
-def read_udata_export(path: str | Path) -> pl.DataFrame:
-    """The udata reuse export as text: one row per reuse, every column a string (``;``, quoted, multi-line).
+def _record_start(text: str) -> int:
+    """Where the last record of a CSV text begins: after the last line break outside quotes."""
+    end = len(text.rstrip("\r\n"))
+    pos = text.rfind("\n", 0, end)
+    while pos >= 0 and text.count('"', 0, pos) % 2:  # a line break inside a quoted field
+        pos = text.rfind("\n", 0, pos)
+    return pos + 1
+
+
+def check_complete(text: str, path: str | Path) -> None:
+    """Refuse a udata export cut short (an interrupted download, a truncated copy).
+
+    udata writes every text field quoted and ends every record with a line break, so a cut shows as an
+    unterminated quote, or as a last record with fewer fields than the header and no final line break.
+    Read as it is, such a file gives a phantom reuse (its datasets and url lost). A cut exactly between two
+    records cannot be seen (the file is then a shorter, complete export).
 
     Raises
     ------
     RegistryError
-        The file is missing or is not the ``;``-separated export (no ``id``/``datasets`` columns).
+        One line naming the file, the record and what is missing.
+    """
+    from lab.readers.csv import count_fields
+
+    start = _record_start(text)
+    line = text.count("\n", 0, start) + 1
+    if text.count('"') % 2:
+        raise RegistryError(
+            f"the export ends inside a quoted field (record starting on line {line}): the file is cut off; "
+            "download it again",
+            file=path,
+        )
+    if text.endswith(("\n", "\r")) or start == 0:
+        return
+    have = count_fields(text[start:], ";")
+    want = count_fields(text[: text.find("\n")] if "\n" in text else text, ";")
+    if have < want:
+        raise RegistryError(
+            f"the last record (line {line}) has {have} of {want} fields and no final line break: the file is "
+            "cut off; download it again",
+            file=path,
+        )
+
+
+def read_udata_export(path: str | Path) -> pl.DataFrame:
+    """The udata reuse export as text: one row per reuse, every column a string (``;``, quoted, multi-line).
+
+    Blank lines are skipped; a file cut short is refused (:func:`check_complete`).
+
+    Raises
+    ------
+    RegistryError
+        The file is missing, cut off, not UTF-8, or is not the ``;``-separated export (no
+        ``id``/``datasets`` columns).
     """
     path = Path(path)
     if not path.is_file():
         raise RegistryError("no such file", file=path)
+    data = path.read_bytes()
     try:
-        raw = pl.read_csv(path, separator=";", quote_char='"', infer_schema=False, encoding="utf8")
-    except (pl.exceptions.ComputeError, pl.exceptions.NoDataError, UnicodeDecodeError) as exc:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise RegistryError(f"not a udata reuse export: not UTF-8 (byte {exc.start})", file=path) from None
+    check_complete(text, path)
+    try:
+        raw = pl.read_csv(io.BytesIO(data), separator=";", quote_char='"', infer_schema=False)
+    except (pl.exceptions.ComputeError, pl.exceptions.NoDataError) as exc:
         raise RegistryError(f"not a udata reuse export: {str(exc).splitlines()[0]}", file=path) from None
     raw = raw.rename({c: c.lstrip("\ufeff") for c in raw.columns})
     missing = [c for c in ("id", "title", "datasets") if c not in raw.columns]
@@ -63,7 +118,7 @@ def read_udata_export(path: str | Path) -> pl.DataFrame:
             f"not a udata reuse export (';'-separated with id, title, datasets): no {', '.join(missing)}",
             file=path,
         )
-    return raw
+    return raw.filter(~pl.all_horizontal(pl.all().is_null()))  # blank lines
 
 
 def _col(raw: pl.DataFrame, name: str) -> pl.Expr:
@@ -300,7 +355,7 @@ def read_ckan_showcase(paths: Sequence[str | Path]) -> pl.DataFrame:
 
 # --------------------------------------------------------------------------------------------- import
 def import_registry(fmt: str, paths: Sequence[str | Path]) -> Registry:
-    """Import reuses from files of format ``fmt`` (:data:`FORMATS`) into a registry, spam-like rows flagged.
+    """Import reuses from files of format ``fmt`` (:data:`FORMATS`) into a registry, rows to review flagged.
 
     Several files of the same format are concatenated (a url registered twice across files is flagged too).
     The ``flags`` column holds ``no_dataset`` and ``duplicate_url`` signs (dataset ids are not checked
@@ -326,6 +381,8 @@ def import_registry(fmt: str, paths: Sequence[str | Path]) -> Registry:
     flagged = frame.filter(pl.col("flags").list.len() > 0)
     if flagged.height:
         log.info(
-            "%d imported reuse(s) flagged as spam-like: %s", flagged.height, ", ".join(flagged["reuse_id"])
+            "%d imported reuse(s) flagged for review (all counted): %s",
+            flagged.height,
+            ", ".join(flagged["reuse_id"].fill_null("(no id)")),
         )
     return Registry(frame, registry.file, registry.parse_issues)

@@ -2,8 +2,10 @@
 by agency and theme, reuses and unique reusers, products live and retired, time from publication to first
 reuse, and the registry summary and diff the CLI prints.
 
-Every indicator takes the *valid* rows of the registry (:func:`lab.reuse.registry.valid_rows`: spam-like rows
-left out, dataset ids reduced to those the catalog knows). A reuse's state on a date comes from its dates: it
+Every indicator takes the rows :func:`lab.reuse.registry.valid_rows` gives: every declared reuse, whatever
+its flags (as udata counts them: a reuse without dataset or sharing a url with another is a reuse; flags
+and possible duplicates are listed for a human to review, never dropped), dataset ids reduced to those the
+catalog knows. A reuse's state on a date comes from its dates: it
 is *launched* from its launch date, *live* until its retirement date, *planned* before its launch (or without
 one). Reuses of every type count (an article or a paper built on a dataset is a reuse of it); pass
 ``types=vocab.product_types()`` to count only apps, APIs and devices.
@@ -19,7 +21,16 @@ from typing import Any
 import polars as pl
 
 from lab.reuse.months import month_ends
-from lab.reuse.registry import REGISTRY_COLUMNS, Registry, links, owner_key, spam_flags, to_text, valid_rows
+from lab.reuse.registry import (
+    REGISTRY_COLUMNS,
+    Registry,
+    links,
+    owner_key,
+    possible_duplicates,
+    spam_flags,
+    to_text,
+    valid_rows,
+)
 
 log = logging.getLogger(__name__)
 
@@ -294,13 +305,37 @@ def summary(
     listing: pl.DataFrame | None = None,
     top: int = 10,
 ) -> dict[str, Any]:
-    """The registry in figures (what ``lab reuse summary --json`` prints).
+    """The registry in figures (what ``lab reuse summary --json`` prints), counted as udata counts.
 
-    Keys: ``reuses`` (valid reuses: not spam-like), ``unique_reusers`` (distinct owners of those), ``links``
-    (reuse → dataset links), ``datasets_reused`` (distinct datasets used by launched reuses, live or
-    retired), ``datasets_reused_live`` (by reuses live now), ``datasets_linked`` (by any valid reuse, planned
-    included), ``top_datasets`` (``[{dataset_id, reuses}]``, most reused first), ``by_type``, ``by_status``,
-    ``by_owner_kind``, ``flagged`` (``[{reuse_id, flags}]``: the spam-like rows left out), ``rows`` and
+    Keys (udata's definition in brackets, from ``udata/core/reuse/models.py`` and ``csv.py``):
+
+    ``reuses``
+        Every declared reuse, one per reuse id, whatever its flags: with or without datasets, archived
+        (retired) or not, sharing a url with another or not [udata's public reuse listing
+        ``GET /api/1/reuses/`` and its catalogue export ``reuses-*.csv``: every reuse not private and not
+        deleted; so a udata export gives ``reuses`` = its rows].
+    ``reuses_with_datasets``
+        Those linking at least one dataset (of the catalog, when checked) [udata's ``Reuse.objects.visible()``
+        — ``datasets__0__exists`` — behind the site's and an organisation's ``metrics.reuses``].
+    ``links``
+        (reuse, dataset) pairs: each dataset a reuse declares is one link [the sum of the reuses'
+        ``metrics.datasets``, ``len(reuse.datasets)``; a udata export's ``datasets`` cells, split on ``,``].
+        When checked against the catalog, an id it does not know is not a link (udata cannot hold one).
+    ``unique_reusers``
+        Distinct owners (case and spaces aside) [udata has no such figure].
+    ``datasets_linked``, ``datasets_reused``, ``datasets_reused_live``
+        Distinct datasets linked by any reuse; by launched reuses (live or retired); by reuses live now.
+    ``top_datasets``
+        ``[{dataset_id, reuses}]``: the reuses linking each dataset, most first, ties by id [a dataset's
+        ``metrics.reuses``, which udata counts over ``visible()`` reuses: the same, as a reuse linking it has
+        a dataset].
+    ``possible_duplicates``
+        ``[{url, reuse_ids}]``: reuses registering one address written otherwise (``http``/``https``,
+        ``www.``, case, final slash), for a human to review, all counted [udata refuses only a byte-identical
+        url: ``Reuse.urlhash`` is unique].
+    ``flagged``
+        ``[{reuse_id, flags}]``: rows with review flags (:data:`~lab.reuse.registry.FLAGS`), all counted.
+    ``by_type``, ``by_status``, ``by_owner_kind``; ``rows`` (rows of the file) and
     ``checked_against_catalog``.
     """
     frame = registry.frame if isinstance(registry, Registry) else registry
@@ -320,6 +355,7 @@ def summary(
     tops = top_datasets(valid, top, listing)
     return {
         "reuses": valid.height,
+        "reuses_with_datasets": valid.filter(pl.col("datasets").list.len() > 0).height,
         "unique_reusers": valid.select(owner_key(pl.col("owner")).drop_nulls().n_unique()).item(),
         "links": links(valid).height,
         "datasets_reused": links(launched)["dataset_id"].n_unique(),
@@ -329,6 +365,7 @@ def summary(
         "by_type": counts("type"),
         "by_status": counts("status"),
         "by_owner_kind": counts("owner_kind"),
+        "possible_duplicates": possible_duplicates(valid).to_dicts(),
         "flagged": [{"reuse_id": r["reuse_id"], "flags": r["flags"]} for r in flags.iter_rows(named=True)],
         "rows": frame.height,
         "checked_against_catalog": known_datasets is not None,

@@ -60,7 +60,8 @@ REGISTRY_COLUMNS: tuple[str, ...] = (
 """The registry's columns, in the order files are written."""
 EXTRA_COLUMNS: tuple[str, ...] = ("source", "source_url", "tags", "flags", "notes")
 """Optional columns: where an imported row came from (``source`` ``udata:<id>`` / ``ckan:<id>``,
-``source_url``: its page there), its tags, the spam-like ``flags`` an import found, and free-form notes."""
+``source_url``: its page there), its tags, the ``flags`` an import found (signs for a human to review), and
+free-form notes."""
 LIST_COLUMNS: tuple[str, ...] = ("datasets", "apis", "channels", "tags", "flags")
 DATE_COLUMNS: tuple[str, ...] = ("created", "launched", "retired")
 REQUIRED: tuple[str, ...] = (
@@ -79,8 +80,9 @@ LIST_SEPARATOR = ";"
 REGISTRY_FORMATS: dict[str, str] = {".csv": "csv", ".parquet": "parquet", ".yaml": "yaml", ".yml": "yaml"}
 """The registry's file formats, by extension."""
 FLAGS = ("no_dataset", "unknown_datasets_only", "duplicate_url")
-"""Spam-like signs: no dataset linked, only dataset ids the catalog does not know, a url already
-registered."""
+"""Signs for a human to review (spam, a reuse declared twice): no dataset linked, only dataset ids the catalog
+does not know, a url another row registers (scheme, ``www.``, case and final slash aside). A flag never
+takes a reuse out of the counts (udata counts every declared reuse: see :func:`valid_rows`)."""
 
 
 class RegistryError(LabError):
@@ -518,11 +520,13 @@ def _duplicate_url_keepers(checked: pl.DataFrame) -> pl.DataFrame:
 def spam_flags(
     registry: Registry | pl.DataFrame, known_datasets: Collection[str] | None = None
 ) -> pl.DataFrame:
-    """Spam-like signs of each row: ``reuse_id``, ``flags`` (list of :data:`FLAGS`), ``spam`` (any flag).
+    """Signs for review of each row: ``reuse_id``, ``flags`` (list of :data:`FLAGS`), ``spam`` (any flag).
 
     A row is flagged when it links no dataset (``no_dataset``), only ids the catalog does not know
     (``unknown_datasets_only``; only checked when ``known_datasets`` is given) or registers a url another row
-    keeps (``duplicate_url``). Flagged rows are kept in the registry; the indicators leave them out.
+    keeps (``duplicate_url``: the row linking most known datasets, then the earliest created, keeps it).
+    Flagged rows are kept in the registry *and counted* by the indicators (:func:`valid_rows`): a flag asks
+    a human to look, it does not decide. (``spam`` keeps its name for the callers that read it.)
     """
     frame = registry.frame if isinstance(registry, Registry) else registry
     checked = _checked(frame, known_datasets)
@@ -622,11 +626,13 @@ def validate(
     """Check a registry and return every problem at once (never stops at the first).
 
     Errors: a missing required column or value, a duplicate reuse id, a type, topic, owner kind, status or
-    channel outside its vocabulary, a url that is not http(s), a url another row already registers, no
-    dataset linked, a dataset id the catalog does not know, an unreadable date, a live or retired product
-    without a launch date, a retired product without a retirement date (or a live one with one in the
-    past), a retirement before the launch. Warnings: a planned product already launched, an unknown paid
-    service, an API consumer key shared by two reuses.
+    channel outside its vocabulary, a url that is not http(s), a url another row already registers (the
+    same text: udata refuses it too), no dataset linked, a dataset id the catalog does not know, an
+    unreadable date, a live or retired product without a launch date, a retired product without a
+    retirement date (or a live one with one in the past), a retirement before the launch. Warnings: a url
+    that is another row's written otherwise (``http``/``https``, ``www.``, case, final slash: a possible
+    duplicate to review, as :func:`possible_duplicates` lists), a planned product already launched, an
+    unknown paid service, an API consumer key shared by two reuses.
 
     Parameters
     ----------
@@ -671,15 +677,35 @@ def validate(
             _quoted(url) + pl.lit(" is not an http(s) address"),
         )
     )
+    # udata refuses a url registered before (byte for byte); the same address written otherwise
+    # (http/https, www., case, final slash) may be another product: a warning, for a human to review
+    frame = frame.with_columns(
+        pl.col("reuse_id").first().over("url").alias("_first_owner"),
+        (url.is_not_null() & (pl.int_range(pl.len()).over("url") > 0)).alias("_exact_copy"),
+    )
+    exact = pl.col("_exact_copy")
+    parts.append(
+        _issues(
+            frame,
+            exact,
+            "url",
+            "duplicate_url",
+            _quoted(url) + pl.lit(" is already registered by ") + pl.col("_first_owner"),
+        )
+    )
     dup = _duplicate_url_keepers(frame)
     with_dup = frame.join(dup, on="row", how="left", maintain_order="left")
     parts.append(
         _issues(
             with_dup,
-            pl.col("duplicate").fill_null(False),
+            pl.col("duplicate").fill_null(False) & ~exact,
             "url",
-            "duplicate_url",
-            _quoted(url) + pl.lit(" is already registered by ") + pl.col("keeper"),
+            "possible_duplicate_url",
+            _quoted(url)
+            + pl.lit(" may be the address ")
+            + pl.col("keeper")
+            + pl.lit(" registers (scheme, www., case or final slash aside): a possible duplicate to review"),
+            "warning",
         )
     )
     if "datasets" not in missing_cols:
@@ -798,16 +824,43 @@ def validate(
     return ValidationReport(issues, registry.file)
 
 
+def possible_duplicates(registry: Registry | pl.DataFrame) -> pl.DataFrame:
+    """Reuses that register the same address, for a human to review: ``url`` (as compared: no scheme, no
+    ``www.``, lower case, no final slash) and ``reuse_ids`` (two or more, in registry order).
+
+    udata refuses only a byte-identical url (``Reuse.urlhash`` is unique), so ``http://`` and ``https://``
+    of one address, or several products of one company registered with its home page, are distinct reuses
+    there; the lab counts them all too and lists them here, never dropping one. Products under one domain
+    at different paths are not listed.
+    """
+    frame = registry.frame if isinstance(registry, Registry) else registry
+    keyed = frame.select("reuse_id", _url_key(pl.col("url")).alias("url")).drop_nulls()
+    return (
+        keyed.unique(maintain_order=True)
+        .group_by("url", maintain_order=True)
+        .agg(pl.col("reuse_id").alias("reuse_ids"))
+        .filter(pl.col("reuse_ids").list.len() > 1)
+    )
+
+
 def valid_rows(
     registry: Registry | pl.DataFrame, known_datasets: Collection[str] | None = None
 ) -> pl.DataFrame:
-    """The rows the indicators count: not flagged as spam-like, with ``datasets`` reduced to known ids.
+    """The rows the indicators count: every declared reuse, whatever its flags (udata's way).
 
-    Rows keep every column; ``datasets`` keeps only the ids in ``known_datasets`` (when given).
+    One row per reuse id (a reuse declared twice, e.g. in two exports imported together, counts once: the
+    first row is kept; rows without an id are kept as they are). Reuses that link no dataset, share a url
+    with another one (:func:`possible_duplicates`) or name only unknown ids are counted; their flags are for
+    review (:func:`spam_flags`). ``datasets`` keeps each declared id once (a (reuse, dataset) pair is one
+    link) and, when ``known_datasets`` is given, only the ids the catalog knows (an unknown id names no
+    dataset of this portal: ``validate`` reports it; udata cannot hold one, its links are references).
+    Rows keep every column.
     """
     frame = registry.frame if isinstance(registry, Registry) else registry
-    flags = spam_flags(frame, known_datasets)
-    kept = frame.with_columns(flags["spam"].alias("_spam")).filter(~pl.col("_spam")).drop("_spam")
+    rid = pl.col("reuse_id")
+    kept = frame.filter(rid.is_null() | rid.is_first_distinct()).with_columns(
+        pl.col("datasets").list.unique(maintain_order=True)
+    )
     if known_datasets is not None:
         kept = kept.with_columns(_known_expr(known_datasets).alias("datasets"))
     return kept

@@ -375,7 +375,8 @@ class ReuseReport:
 
     # ------------------------------------------------------------------------------------- problems
     def problems(self) -> Html:
-        """The spam-like rows left out, and every problem validation finds (for the portal team)."""
+        """The rows to review (flagged, still counted), and every problem validation finds (for the portal
+        team)."""
         lang = self.lang
         flagged = spam_flags(self.registry, self.known).filter("spam")["reuse_id"].to_list()
         report = validate(
