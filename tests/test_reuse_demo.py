@@ -1,6 +1,6 @@
 """Acceptance on the demo portal (generated here, tiny scale): the registry, outcomes and ledger give every
-indicator, spam rows are flagged (and counted, as udata counts) as the manifest's truth says, the ledger reconciles to 0 VND, targets are
-evaluated, and the reuse-outcomes report renders in both languages."""
+indicator, spam rows are flagged (and counted, as udata counts) as the manifest's truth says, the ledger
+reconciles to 0 VND, targets are evaluated, and the reuse-outcomes report renders in both languages."""
 
 from __future__ import annotations
 
