@@ -70,11 +70,31 @@ def check_target(target: str | Path) -> Path:
         raise OutputError(
             "is not a regular file (a device, a pipe or a socket): name a plain file to write", file=target
         )
-    where = Path(os.path.realpath(target))
-    if any(where.is_relative_to(d) for d in _SYSTEM_FOLDERS) and not where.is_relative_to("/dev/shm"):
+    if _in_system_folder(target):
         raise OutputError(
             "is in a system folder (/proc, /sys, /dev): name a plain file to write", file=target
         )
+    return target
+
+
+def _in_system_folder(target: Path) -> bool:
+    where = Path(os.path.realpath(target))
+    return any(where.is_relative_to(d) for d in _SYSTEM_FOLDERS) and not where.is_relative_to("/dev/shm")
+
+
+def check_folder(target: str | Path) -> Path:
+    """``target`` as a path, if it may be an output folder (one that exists, or may be created).
+
+    Raises
+    ------
+    lab.errors.OutputError
+        ``target`` is a file, a device or a pipe, or lies in ``/proc``, ``/sys`` or ``/dev``.
+    """
+    target = Path(target)
+    if target.exists() and not target.is_dir():
+        raise OutputError("is a file, not a folder: name a folder to write into", file=target)
+    if _in_system_folder(target):
+        raise OutputError("is in a system folder (/proc, /sys, /dev): name a plain folder", file=target)
     return target
 
 

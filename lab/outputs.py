@@ -65,7 +65,7 @@ def output_format(target: str | Path, formats: Mapping[str, str], *, what: str =
     """
     suffix = Path(target).suffix.lower()
     if suffix not in formats:
-        named = f"'{suffix}'" if suffix else "no extension"
+        named = f"'{suffix}'" if suffix else "a name without one"
         raise OutputError(
             f"a {what} is written as {', '.join(formats)} (the extension names the format), not {named}",
             file=target,

@@ -32,7 +32,7 @@ from typing import Any
 
 import yaml
 
-from lab.atomic import atomic_path, atomic_write_text
+from lab.atomic import atomic_path, atomic_write_text, check_folder
 from lab.errors import ReportError
 from lab.i18n import LANGUAGES, t
 from lab.loader import PROVENANCE_ENV
@@ -583,7 +583,7 @@ def run(
         Parallel runs (default: the number of cores, at most 2 here).
     """
     schedule = load_schedule(schedule_path)
-    out = out or PROJECT_ROOT / "reports"
+    out = check_folder(out or PROJECT_ROOT / "reports")
     known = {r.name for r in schedule}
     if names and (unknown := [n for n in names if n not in known]):
         raise ReportError(f"unknown report(s) {', '.join(unknown)}; scheduled: {', '.join(sorted(known))}")

@@ -233,3 +233,20 @@ def test_outputs_get_the_umasks_mode(
         os.umask(old)
     assert code == 0, err
     assert stat.S_IMODE(target.stat().st_mode) == 0o644
+
+
+def test_folder_outputs_refuse_files_and_system_paths(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    a_file = tmp_path / "afile"
+    a_file.write_text("keep", encoding="utf-8")
+    code, _, err = run(capsys, "demo", "--out", "/proc/lab-demo", "--scale", "0.001")
+    one_line_error(code, err, "/proc/lab-demo", "system folder")
+    code, _, err = run(capsys, "reports", "run", "--out", str(a_file))
+    one_line_error(code, err, str(a_file), "not a folder")
+    for target in (tmp_path, tmp_path / "catalog.json"):  # a catalog is YAML; refused before any request
+        code, _, err = run(
+            capsys, "portal", "harvest", "--out", str(target), "--base-url", "http://127.0.0.1:9"
+        )
+        one_line_error(code, err, str(target), ".yaml")
+    assert a_file.read_text(encoding="utf-8") == "keep"

@@ -48,7 +48,7 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
-from lab.atomic import atomic_write_text, process_exists
+from lab.atomic import atomic_write_text, check_folder, process_exists
 from lab.demo import catalog, places, reuse, timeline, usage
 from lab.demo.context import Context
 from lab.demo.vocab import SYNTHETIC_NOTE_EN, SYNTHETIC_NOTE_VI
@@ -202,7 +202,10 @@ def read_manifest(folder: str | Path) -> dict[str, Any] | None:
 
 
 def _check_target(out: Path) -> None:
-    """Refuse an ``out`` that is a file or a non-empty folder without a demo manifest."""
+    """Refuse an ``out`` that is a file, a system path or a non-empty folder without a demo manifest."""
+    if out.exists() and not out.is_dir():
+        raise DemoError("exists and is not a folder: choose another --out", file=out)
+    check_folder(out)
     if not out.exists():
         return
     if not out.is_dir():

@@ -25,9 +25,11 @@ def _positive(text: str) -> int:
 def cmd_harvest(args: argparse.Namespace) -> int:
     """Harvest the listing into the catalog file; print what changed."""
     from lab.catalog import default_catalog_path
+    from lab.outputs import output_format
     from lab.portal.harvest import harvest
 
     out = Path(args.out) if args.out else Path(args.catalog) if args.catalog else default_catalog_path()
+    output_format(out, {".yaml": "yaml", ".yml": "yaml"}, what="catalog")  # refused before any request
     report = harvest(out, base_url=args.base_url, pages=args.pages)
     if args.json:
         print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2, default=str))
