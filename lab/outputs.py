@@ -147,7 +147,7 @@ def write_table(
             frame.to_parquet(tmp)
     elif fmt == "geojson":
         wgs84 = frame.to_crs("EPSG:4326") if frame.crs is not None else frame
-        atomic_write_text(target, wgs84.to_json(drop_id=True, ensure_ascii=False))
+        atomic_write_text(target, wgs84.to_json(drop_id=True, ensure_ascii=False, default=str))
     else:  # a caller's format name this module does not write
         raise OutputError(f"no writer for the format {fmt!r}", file=target)
     log.debug("wrote %s (%s)", target, fmt)
