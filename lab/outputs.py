@@ -80,6 +80,12 @@ def csv_cell(expr: pl.Expr) -> pl.Expr:
     return pl.when(risky).then(pl.lit("'") + expr).otherwise(expr)
 
 
+def csv_unescape(expr: pl.Expr) -> pl.Expr:
+    """Undo :func:`csv_cell` when reading back a CSV file the lab wrote (a leading apostrophe before a
+    formula-like start is dropped), so a title such as ``=B1`` round-trips."""
+    return pl.when(expr.str.contains(r"^'[=+\-@\t\r]")).then(expr.str.slice(1)).otherwise(expr)
+
+
 def csv_safe(frame: pl.DataFrame, *, list_separator: str = "; ") -> pl.DataFrame:
     """``frame`` ready to write as CSV: lists joined by ``list_separator``, structs as JSON, and every
     text cell escaped by :func:`csv_cell` (columns of other types are left as they are)."""

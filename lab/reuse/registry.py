@@ -33,7 +33,7 @@ import yaml
 
 from lab.atomic import atomic_path, atomic_write_text
 from lab.errors import LabError
-from lab.outputs import output_format, write_csv
+from lab.outputs import csv_unescape, output_format, write_csv
 from lab.reuse import vocab
 
 log = logging.getLogger(__name__)
@@ -305,7 +305,7 @@ def read_registry(path: str | Path) -> Registry:
         raise RegistryError(f"not a readable CSV registry: {str(exc).splitlines()[0]}", file=path) from None
     if raw.width < 2:
         raise RegistryError("not a comma-separated registry (one column only)", file=path)
-    return parse(raw, file=path)
+    return parse(raw.with_columns(csv_unescape(pl.col(c)).alias(c) for c in raw.columns), file=path)
 
 
 def _read_parquet(path: Path) -> pl.DataFrame:
