@@ -28,10 +28,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
 from lab.errors import LabError
+from lab.usage.disclosure import distinct_count, protect, publish_days, residual_rule, window_sums
 from lab.usage.privacy import DEFAULT_MIN_COUNT, suppress
 from lab.usage.schema import PAGE_EVENTS
 from lab.usage.store import EventStore, months_between
@@ -280,6 +282,36 @@ def portal_totals(
         raise KpiError(f"--by must be month or day, not {by!r}")
     st = as_store(store)
     months = _period_months(st, start, end)
+    table = _raw_totals(st, months, by, use_facts, use_summaries, start, end)
+    if min_count <= 1 or not months:
+        return suppress(table, TOTALS, min_count)
+    # the safe-period rule (lab.usage.disclosure): periods are formed over the whole series, from the
+    # first month of data, so a window's figures are the same whatever window is asked
+    history = _period_months(st, None, months[-1])
+    if by == "month":
+        whole = table if history == months else _raw_totals(st, history, "month", use_facts, use_summaries)
+        published = publish_totals(st, whole, min_count, use_summaries)
+    else:
+        monthly = _raw_totals(st, history, "month", use_facts, use_summaries)
+        daily = table if history == months else _raw_totals(st, history, "day", use_facts, use_summaries)
+        published = publish_days(daily, monthly, min_count, DISTINCT)
+    return published.filter(pl.col("period").is_in(table.get_column("period").implode()))
+
+
+DISTINCT = ("unique_visitors", "active_accounts")
+"""Totals that are distinct counts, not sums over months (see :mod:`lab.usage.disclosure`)."""
+
+
+def _raw_totals(
+    st: EventStore,
+    months: list[str],
+    by: str,
+    use_facts: bool,
+    use_summaries: bool | None,
+    start: str | None = None,
+    end: str | None = None,
+) -> pl.DataFrame:
+    """The unprotected totals of ``months`` per month or day (see :func:`portal_totals`)."""
     tz = st.timezone
     first, last = (months[0], months[-1]) if months else (start, end)
     sums = _summaries(st, first, last, use_summaries) if by == "month" else None
@@ -307,8 +339,41 @@ def portal_totals(
     if use_facts and by == "month":
         table = _fill_from_facts(st, table)
     period = pl.col("day").dt.strftime("%Y-%m-%d") if by == "day" else pl.col("month").dt.strftime("%Y-%m")
-    table = table.select(period.alias("period"), *TOTALS).sort("period")
-    return suppress(table, TOTALS, min_count)
+    return table.select(period.alias("period"), *TOTALS).sort("period")
+
+
+def _distinct_keys(store: EventStore, kind: str, use: bool | None) -> pl.DataFrame:
+    """``period`` (``YYYY-MM``), ``key``: the visitors (``kind`` visitor) or accounts counted each month."""
+    if kind == "account":
+        lf = _account_keys(store, None, None, use)
+    elif _summaries(store, None, None, use) is not None:
+        lf = store.scan_summary_keys("visitor")
+    else:
+        lf = (
+            store.scan()
+            .filter(pl.col("counted") & (pl.col("channel") == "web") & pl.col("visitor_key").is_not_null())
+            .select("year", "month", key=pl.col("visitor_key"))
+        )
+    period = pl.format("{}-{}", pl.col("year"), pl.col("month").cast(pl.String).str.zfill(2))
+    return _collect(lf.select(period.alias("period"), "key"))
+
+
+def publish_totals(
+    store: EventStore | str | Path | None,
+    totals: pl.DataFrame,
+    min_count: int,
+    use_summaries: bool | None = None,
+) -> pl.DataFrame:
+    """Monthly totals (every month from the first, unprotected) published by the safe-period rule of
+    :mod:`lab.usage.disclosure`: a month is shown when it is a safe period by itself; distinct counts
+    form their periods on the distinct visitors or accounts of the merged months."""
+    st = as_store(store)
+    counts = {}
+    for column, kind in (("unique_visitors", "visitor"), ("active_accounts", "account")):
+        small = totals.filter((pl.col(column) > 0) & (pl.col(column) < min_count))
+        if small.height:  # keys are read only when some month is small
+            counts[column] = distinct_count(_distinct_keys(st, kind, use_summaries), "period", column)
+    return protect(totals, TOTALS, min_count, counts=counts)
 
 
 def _fill_from_facts(store: EventStore, table: pl.DataFrame) -> pl.DataFrame:
@@ -390,6 +455,13 @@ def monthly_facts(
         source, metric, dataset, month. Every dataset seen in the window gets every month of the window.
     """
     st = as_store(store)
+    if min_count > 1:  # the safe-period rule over each series' whole history, then the window
+        history = monthly_facts(st, end=end, min_count=0, imported=imported, use_summaries=use_summaries)
+        table = protect(history, ["value"], min_count, order="month", by=["source", "metric", "dataset_id"])
+        lo = _ym(start, "--from")
+        if lo is None:
+            return table
+        return table.filter(pl.col("month") >= date(lo // 100, lo % 100, 1))
     months = _period_months(st, start, end)
     first, last = (months[0], months[-1]) if months else (start, end)
     rows = _counted_rows(st, first, last, use_summaries).filter(pl.col("dataset_id").is_not_null())
@@ -506,6 +578,8 @@ def channel_mix(
     if by not in ("year", "month"):
         raise KpiError(f"by must be year or month, not {by!r}")
     st = as_store(store)
+    if min_count > 1:
+        return _published_mix(st, start, end, by, min_count, use_summaries)
     rows = _counted_rows(st, start, end, use_summaries).filter(~pl.col("event").is_in(["signup", "login"]))
     keys = ["year"] if by == "year" else ["year", "month"]
     counts = _collect(rows.group_by(*keys, "channel").agg(requests=pl.col("n").sum().cast(pl.Int64)))
@@ -524,6 +598,71 @@ def channel_mix(
     return table.with_columns(
         share=pl.when(pl.col("requests_suppressed")).then(None).otherwise(pl.col("share"))
     )
+
+
+def _ym_text() -> pl.Expr:
+    return pl.format("{}-{}", pl.col("year"), pl.col("month").cast(pl.String).str.zfill(2))
+
+
+def monthly_series(
+    store: EventStore | str | Path | None,
+    by: str,
+    *,
+    end: str | None = None,
+    event: str | None = None,
+    channel: str | None = None,
+    use_summaries: bool | None = None,
+) -> pl.DataFrame:
+    """Counted requests per month and ``by`` (``channel``, ``app_id``, ``dataset_id``) from the first
+    month of the data to ``end``, unprotected: ``period`` (``YYYY-MM``), ``by``, ``requests``. ``event``
+    keeps one event (``api_call``); default every request (no sign-up or login). The input of
+    :mod:`lab.usage.disclosure`, whose periods are formed over the whole series."""
+    st = as_store(store)
+    rows = _counted_rows(st, None, end, use_summaries)
+    rows = (
+        rows.filter(pl.col("event") == event)
+        if event
+        else rows.filter(~pl.col("event").is_in(["signup", "login"]))
+    )
+    if channel:
+        rows = rows.filter(pl.col("channel") == channel)
+    return (
+        _collect(rows.group_by("year", "month", by).agg(requests=pl.col("n").sum().cast(pl.Int64)))
+        .select(_ym_text().alias("period"), pl.col(by).cast(pl.String), "requests")
+        .sort(by, "period")
+    )
+
+
+def quarter_of_month(month: pl.Expr) -> pl.Expr:
+    """``YYYY-Qn`` of a ``YYYY-MM`` text column."""
+    q = (month.str.slice(5, 2).cast(pl.Int64) - 1) // 3 + 1
+    return month.str.slice(0, 4) + "-Q" + q.cast(pl.String)
+
+
+def _buckets(by: str | None) -> Any:
+    return {"year": lambda e: e.str.slice(0, 4), "month": lambda e: e, None: None}[by]
+
+
+def _published_mix(
+    st: EventStore, start: str | None, end: str | None, by: str, min_count: int, use: bool | None
+) -> pl.DataFrame:
+    """:func:`channel_mix` by the safe-period rule: each channel's requests over the year (or month)
+    are the sum of its safe periods wholly inside it, the shares ratios of those published sums."""
+    _window(pl.LazyFrame({"year": [0], "month": [0]}), start, end)  # checks the months
+    series = monthly_series(st, "channel", end=end, use_summaries=use)
+    sums = window_sums(series, "requests", start, end, min_count, by=["channel"], bucket=_buckets(by))
+    hidden = pl.col("requests_suppressed") & (pl.col("requests").fill_null(0) == 0)
+    table = sums.select(
+        pl.col("bucket").alias("period"),
+        "channel",
+        pl.when(hidden).then(None).otherwise(pl.col("requests")).alias("requests"),
+        "requests_suppressed",
+        "months_left_out",
+    )
+    share = (100 * pl.col("requests") / pl.col("requests").sum().over("period")).round(2)
+    return table.select(
+        "period", "channel", "requests", share.alias("share"), "requests_suppressed", "months_left_out"
+    ).sort("period", "channel")
 
 
 def top_datasets(
@@ -549,6 +688,30 @@ def top_datasets(
         raise KpiError("--n must be at least 1")
     st = as_store(store)
     event = {"dataset_views": "dataset_view", "downloads": "download", "api_calls": "api_call"}[metric]
+    if min_count > 1:  # the safe-period rule: each dataset's sum of whole periods inside the window
+        _window(pl.LazyFrame({"year": [0], "month": [0]}), start, end)
+        series = monthly_series(
+            st,
+            "dataset_id",
+            end=end,
+            event=event,
+            channel=None if metric == "api_calls" else "web",
+            use_summaries=use_summaries,
+        ).filter(pl.col("dataset_id").is_not_null())
+        sums = window_sums(series, "requests", start, end, min_count, by=["dataset_id"])
+        ranked = sums.filter(pl.col("requests") > 0).sort(
+            ["requests", "dataset_id"], descending=[True, False]
+        )
+        return (
+            ranked.head(n)
+            .with_row_index("rank", offset=1)
+            .select(
+                pl.col("rank").cast(pl.Int64),
+                "dataset_id",
+                pl.col("requests").alias(metric),
+                pl.col("requests_suppressed").alias(f"{metric}_suppressed"),
+            )
+        )
     rows = _counted_rows(st, start, end, use_summaries).filter(
         (pl.col("event") == event) & pl.col("dataset_id").is_not_null()
     )
@@ -580,6 +743,8 @@ def api_calls_per_app(
     if by not in ("year", "month", None):
         raise KpiError(f"by must be year, month or None, not {by!r}")
     st = as_store(store)
+    if min_count > 1:
+        return _published_apps(st, start, end, by, min_count, use_summaries)
     rows = _counted_rows(st, start, end, use_summaries).filter(pl.col("event") == "api_call")
     keys = {"year": ["year"], "month": ["year", "month"], None: []}[by]
     counts = _collect(
@@ -599,6 +764,68 @@ def api_calls_per_app(
     return suppress(table, ["api_calls", "datasets"], min_count)
 
 
+def _published_apps(
+    st: EventStore, start: str | None, end: str | None, by: str | None, min_count: int, use: bool | None
+) -> pl.DataFrame:
+    """:func:`api_calls_per_app` by the safe-period rule, and the residual rule against the published
+    API calls of the period (what the applications shown leave of it is 0 or at least ``min_count``)."""
+    _window(pl.LazyFrame({"year": [0], "month": [0]}), start, end)
+    series = monthly_series(st, "app_id", end=end, event="api_call", use_summaries=use)
+    bucket = _buckets(by) or (lambda e: pl.lit("all"))
+    sums = window_sums(
+        series.with_columns(pl.col("app_id").fill_null("")),
+        "requests",
+        start,
+        end,
+        min_count,
+        by=["app_id"],
+        bucket=bucket,
+    )
+    total = window_sums(
+        series.group_by("period").agg(pl.col("requests").sum()),
+        "requests",
+        start,
+        end,
+        min_count,
+        bucket=bucket,
+    )
+    wholes = dict(total.select("bucket", "requests").iter_rows())
+    rows = _counted_rows(st, start, end, use).filter(pl.col("event") == "api_call")
+    period = {"year": pl.col("year").cast(pl.String), "month": _ym_text(), None: pl.lit("all")}[by]
+    datasets = _collect(
+        rows.group_by(period.alias("bucket"), "app_id").agg(
+            datasets=pl.col("dataset_id").drop_nulls().n_unique().cast(pl.Int64)
+        )
+    ).with_columns(pl.col("app_id").fill_null(""))
+    parts = []
+    for (name,), frame in sums.with_columns(
+        pl.when(pl.col("requests") == 0).then(None).otherwise(pl.col("requests")).alias("requests")
+    ).group_by("bucket", maintain_order=True):  # one table per year (or month)
+        parts.append(residual_rule(frame, "requests", wholes.get(name), min_count, key="app_id"))
+    if not parts:
+        return suppress(
+            pl.DataFrame(
+                schema={"period": pl.String, "app_id": pl.String, "api_calls": pl.Int64, "datasets": pl.Int64}
+            ),
+            ["api_calls", "datasets"],
+            min_count,
+        )
+    table = (
+        pl.concat(parts)
+        .join(datasets, on=["bucket", "app_id"], how="left")
+        .filter(pl.col("requests").is_not_null() | pl.col("requests_suppressed"))
+        .select(
+            pl.col("bucket").alias("period"),
+            pl.when(pl.col("app_id") == "").then(None).otherwise(pl.col("app_id")).alias("app_id"),
+            pl.col("requests").alias("api_calls"),
+            pl.when(pl.col("requests").is_null()).then(None).otherwise(pl.col("datasets")).alias("datasets"),
+            pl.col("requests_suppressed").alias("api_calls_suppressed"),
+            pl.col("requests").is_null().alias("datasets_suppressed"),
+        )
+    )
+    return table.sort(["period", "api_calls", "app_id"], descending=[False, True, False], nulls_last=True)
+
+
 def accounts_per_quarter(
     store: EventStore | str | Path | None = None,
     *,
@@ -615,6 +842,8 @@ def accounts_per_quarter(
         ``quarter`` (``YYYY-Qn``), ``signups``, ``active_accounts``, suppression flags.
     """
     st = as_store(store)
+    if min_count > 1:
+        return _published_accounts(st, start, end, min_count, use_summaries)
     quarter = pl.format("{}-Q{}", pl.col("year"), (pl.col("month") - 1) // 3 + 1).alias("quarter")
     signups, active = pl.collect_all(
         [
@@ -634,6 +863,30 @@ def accounts_per_quarter(
         .sort("quarter")
     )
     return suppress(counts, ["signups", "active_accounts"], min_count)
+
+
+def _published_accounts(
+    st: EventStore, start: str | None, end: str | None, min_count: int, use: bool | None
+) -> pl.DataFrame:
+    """:func:`accounts_per_quarter` by the safe-period rule: sign-ups per quarter are the sum of their
+    safe periods wholly inside it; active accounts, a distinct count, are published per month only
+    (:mod:`lab.usage.disclosure`), so the quarter's is null, flagged."""
+    _window(pl.LazyFrame({"year": [0], "month": [0]}), start, end)
+    signups = _collect(
+        _counted_rows(st, None, end, use)
+        .filter(pl.col("event") == "signup")
+        .group_by("year", "month")
+        .agg(signups=pl.col("n").sum().cast(pl.Int64))
+    ).select(_ym_text().alias("period"), "signups")
+    sums = window_sums(signups, "signups", start, end, min_count, bucket=quarter_of_month)
+    hidden = pl.col("signups_suppressed") & (pl.col("signups").fill_null(0) == 0)
+    return sums.select(
+        pl.col("bucket").alias("quarter"),
+        pl.when(hidden).then(None).otherwise(pl.col("signups").fill_null(0)).alias("signups"),
+        active_accounts=pl.lit(None, pl.Int64),
+        signups_suppressed="signups_suppressed",
+        active_accounts_suppressed=pl.lit(True),
+    ).sort("quarter")
 
 
 def growth(
