@@ -76,6 +76,7 @@ def test_tracker_headline_is_the_library_sum_for_the_period(tracker, demo_env: P
 
 def test_tracker_agency_theme_and_channel_filters(tracker, demo_env: Path) -> None:  # type: ignore[no-untyped-def]
     from lab.charts import format_number
+    from lab.usage.disclosure import window_sums
     from lab.usage.kpis import channel_mix, monthly_facts
 
     months = tracker.months
@@ -84,11 +85,16 @@ def test_tracker_agency_theme_and_channel_filters(tracker, demo_env: Path) -> No
     listing = tracker.listing
     agency = listing.group_by("publisher").len().sort("len", descending=True)["publisher"][0]
     ids = listing.filter(pl.col("publisher") == agency)["dataset_id"].to_list()
-    facts = monthly_facts(demo_env, min_count=0, imported=False)
-    views = facts.filter(pl.col("dataset_id").is_in(ids) & (pl.col("metric") == "dataset_views"))[
-        "value"
-    ].sum()
-    all_views = facts.filter(pl.col("metric") == "dataset_views")["value"].sum()
+    facts = monthly_facts(demo_env, min_count=0, imported=False).select(
+        pl.col("month").dt.strftime("%Y-%m").alias("period"), "dataset_id", "metric", "value"
+    )
+    # published: each dataset's safe periods wholly inside the window (lab.usage.disclosure), summed
+    per_dataset = window_sums(
+        facts.filter(pl.col("metric") == "dataset_views"), "value", start, end, 5, by=["dataset_id"]
+    )
+    views = per_dataset.filter(pl.col("dataset_id").is_in(ids))["value"].sum()
+    all_views = per_dataset["value"].sum()
+    assert 0 < all_views <= facts.filter(pl.col("metric") == "dataset_views")["value"].sum()
     assert _card(tracker.datasets.value, "dataset_views") == format_number(all_views, "vi")
     tracker.agency.value = agency
     assert f">{format_number(len(ids), 'vi')} tập dữ liệu" in tracker.datasets.value.replace("'>", ">")
@@ -98,8 +104,8 @@ def test_tracker_agency_theme_and_channel_filters(tracker, demo_env: Path) -> No
     narrower = listing.filter((pl.col("publisher") == agency) & (pl.col("theme") == theme)).height
     assert f"{format_number(narrower, 'vi')} tập dữ liệu" in tracker.datasets.value
     tracker.agency.value = tracker.theme.value = "__all__"
-    mix = channel_mix(demo_env, start=start, end=end, by="year", min_count=0)
-    zalo = mix.filter(pl.col("channel") == "zalo")["requests"].sum()
+    mix = channel_mix(demo_env, by="month", min_count=0).filter(pl.col("channel") == "zalo")
+    zalo = window_sums(mix.select("period", "requests"), "requests", start, end, 5)["requests"].item()
     tracker.channel.value = "zalo"
     assert _card(tracker.channels.value, "channel_requests_window") == format_number(zalo, "vi")
     tracker.channel.value = "__all__"

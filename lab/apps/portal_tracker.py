@@ -31,8 +31,9 @@ from lab.apps.base import App, allowed
 from lab.charts import bar_chart, format_number, table
 from lab.i18n import t, theme_label
 from lab.usage.charts import column_chart
+from lab.usage.disclosure import protect, safe_periods, window_sums
 from lab.usage.kpis import channel_mix, monthly_facts, portal_totals
-from lab.usage.privacy import DEFAULT_MIN_COUNT, suppress
+from lab.usage.privacy import DEFAULT_MIN_COUNT
 from lab.usage.store import STORE_ENV, EventStore
 
 log = logging.getLogger(__name__)
@@ -149,57 +150,108 @@ def card(label: str, value: Any, suppressed: bool, lang: str, key: str, min_coun
 
 
 # ------------------------------------------------------------------------------ figures (thin adapters)
+# Every figure follows the safe-period rule of lab.usage.disclosure: the inputs are the unprotected
+# monthly series over the whole history (periods are formed once over it), and what is shown is a sum of
+# whole safe periods, so no two windows, channels or selections can be subtracted into a small count.
 def window_totals(totals: pl.DataFrame, start: str, end: str, min_count: int) -> dict[str, Any]:
-    """Sums of the monthly :func:`~lab.usage.kpis.portal_totals` over ``start``..``end`` (suppressed months
-    left out); a sum below ``min_count`` is suppressed too. ``{total: value}`` and ``{total}_suppressed``."""
-    window = totals.filter(pl.col("period").is_between(pl.lit(start), pl.lit(end)))
-    sums = window.select(pl.col(c).sum().cast(pl.Int64) for c in HEADLINE)
-    row = suppress(sums, HEADLINE, min_count).row(0, named=True)
+    """The headline totals over ``start``..``end``: for each, the sum of its safe periods lying wholly
+    inside the window (``totals``: unprotected monthly :func:`~lab.usage.kpis.portal_totals`, every month
+    from the first). ``{total: value}``, ``{total}_suppressed`` (months left out) and
+    ``{total}_months_left_out``."""
+    row: dict[str, Any] = {}
+    for c in HEADLINE:
+        r = window_sums(totals.select("period", c), c, start, end, min_count).row(0, named=True)
+        hidden = r[f"{c}_suppressed"] and not r[c]
+        row[c] = None if hidden else r[c]
+        row[f"{c}_suppressed"] = r[f"{c}_suppressed"]
+        row[f"{c}_months_left_out"] = r["months_left_out"]
     return row
+
+
+def monthly_figures(totals: pl.DataFrame, start: str, end: str, min_count: int) -> pl.DataFrame:
+    """The headline totals per month of the window, a month shown only when it is a safe period by itself."""
+    shown = protect(totals.select("period", *HEADLINE), HEADLINE, min_count)
+    return shown.filter(pl.col("period").is_between(pl.lit(start), pl.lit(end)))
+
+
+def cut_facts(facts: pl.DataFrame, min_count: int) -> pl.DataFrame:
+    """The unprotected facts (``period``, ``dataset_id``, ``metric``, ``value``, every month from the
+    first) cut once into each dataset's safe periods (:func:`lab.usage.disclosure.safe_periods`)."""
+    return safe_periods(facts, "value", order="period", by=["metric", "dataset_id"], min_count=min_count)
+
+
+def _dataset_sums(
+    facts: pl.DataFrame, ids: list[str] | None, start: str, end: str, min_count: int
+) -> pl.DataFrame:
+    cut = facts if "_period" in facts.columns else cut_facts(facts, min_count)
+    if ids is not None:
+        cut = cut.filter(pl.col("dataset_id").is_in(ids))
+    return window_sums(cut, "value", start, end, min_count, by=["metric", "dataset_id"])
 
 
 def dataset_figures(
     facts: pl.DataFrame, ids: list[str] | None, start: str, end: str, min_count: int
 ) -> pl.DataFrame:
-    """Dataset views, downloads, API calls and channel requests of the datasets ``ids`` (all when None) over
-    the months ``start``..``end``, from the unsuppressed event facts, then suppressed below ``min_count``."""
-    sub = facts.filter(pl.col("period").is_between(pl.lit(start), pl.lit(end)))
-    if ids is not None:
-        sub = sub.filter(pl.col("dataset_id").is_in(ids))
-    sums = sub.group_by("metric").agg(pl.col("value").sum().cast(pl.Int64))
+    """Dataset views, downloads, API calls and channel requests of the datasets ``ids`` (all when None)
+    over ``start``..``end``: the sum of the datasets' published window sums (each dataset's safe periods
+    wholly inside the window), so an agency's figure minus a theme's is itself a sum of whole periods.
+    ``value_suppressed``: some month with a count is left out; ``value`` null when nothing is left."""
+    sums = (
+        _dataset_sums(facts, ids, start, end, min_count)
+        .group_by("metric")
+        .agg(pl.col("value").fill_null(0).sum().cast(pl.Int64), pl.col("value_suppressed").any())
+    )
     frame = pl.DataFrame({"metric": list(DATASET_METRICS)}).join(sums, on="metric", how="left")
-    return suppress(frame.with_columns(pl.col("value").fill_null(0)), ["value"], min_count)
+    return frame.with_columns(
+        pl.col("value_suppressed").fill_null(False),
+        pl.when(pl.col("value_suppressed") & (pl.col("value").fill_null(0) == 0))
+        .then(None)
+        .otherwise(pl.col("value").fill_null(0))
+        .alias("value"),
+    ).select("metric", "value", "value_suppressed")
 
 
 def top_viewed(
     facts: pl.DataFrame, ids: list[str] | None, start: str, end: str, min_count: int, n: int = 10
 ) -> pl.DataFrame:
-    """The ``n`` datasets (among ``ids``) with the most dataset views over the window, suppressed."""
-    sub = facts.filter(
-        pl.col("period").is_between(pl.lit(start), pl.lit(end)) & (pl.col("metric") == "dataset_views")
+    """The ``n`` datasets (among ``ids``) with the most published dataset views over the window (each
+    dataset's safe periods wholly inside it)."""
+    sums = _dataset_sums(facts.filter(pl.col("metric") == "dataset_views"), ids, start, end, min_count)
+    top = sums.filter(pl.col("value") > 0).sort(["value", "dataset_id"], descending=[True, False])
+    return top.head(n).select(
+        "dataset_id",
+        pl.col("value").alias("dataset_views"),
+        pl.col("value_suppressed").alias("dataset_views_suppressed"),
     )
-    if ids is not None:
-        sub = sub.filter(pl.col("dataset_id").is_in(ids))
-    counts = sub.group_by("dataset_id").agg(pl.col("value").sum().cast(pl.Int64).alias("dataset_views"))
-    top = counts.filter(pl.col("dataset_views") > 0).sort(
-        ["dataset_views", "dataset_id"], descending=[True, False]
-    )
-    return suppress(top.head(n), ["dataset_views"], min_count)
 
 
 def channel_figures(mix: pl.DataFrame, start: str, end: str, min_count: int) -> pl.DataFrame:
-    """Requests per channel over the window (from the monthly, unsuppressed channel mix) and each channel's
-    share, suppressed below ``min_count`` (share null where suppressed)."""
-    window = mix.filter(pl.col("period").is_between(pl.lit(start), pl.lit(end)))
-    sums = window.group_by("channel").agg(pl.col("requests").sum().cast(pl.Int64))
+    """Requests per channel over the window (``mix``: unprotected monthly requests per channel, every
+    month from the first) and each channel's share of the requests published, both from each channel's
+    safe periods wholly inside the window (share null where nothing is published)."""
+    sums = window_sums(
+        mix.select("period", "channel", "requests"), "requests", start, end, min_count, by=["channel"]
+    )
     frame = (
         pl.DataFrame({"channel": list(CHANNELS)})
-        .join(sums, on="channel", how="left")
-        .with_columns(pl.col("requests").fill_null(0))
-        .with_columns(share=(100 * pl.col("requests") / pl.col("requests").sum()).fill_nan(None).round(2))
+        .join(sums.drop("bucket"), on="channel", how="left")
+        .with_columns(pl.col("requests_suppressed").fill_null(False))
+        .with_columns(
+            pl.when(pl.col("requests_suppressed") & (pl.col("requests").fill_null(0) == 0))
+            .then(None)
+            .otherwise(pl.col("requests").fill_null(0))
+            .alias("requests")
+        )
     )
-    out = suppress(frame, ["requests"], min_count)
-    return out.with_columns(share=pl.when(pl.col("requests_suppressed")).then(None).otherwise("share"))
+    share = (100 * pl.col("requests") / pl.col("requests").sum()).fill_nan(None).round(2)
+    return frame.select("channel", "requests", share.alias("share"), "requests_suppressed")
+
+
+def channel_months(mix: pl.DataFrame, channel: str, start: str, end: str, min_count: int) -> pl.DataFrame:
+    """One channel's requests per month of the window, a month shown when it is a safe period by itself."""
+    one = mix.filter(pl.col("channel") == channel).select("period", "requests")
+    shown = protect(one, ["requests"], min_count)
+    return shown.filter(pl.col("period").is_between(pl.lit(start), pl.lit(end)))
 
 
 class PortalTracker(App):
@@ -235,12 +287,13 @@ class PortalTracker(App):
         self.store = open_store(store, self.catalog)
         self.synthetic = is_synthetic(self.store)
         # whole-window queries, once: a filter change only slices them
-        self.totals = portal_totals(self.store, min_count=self.min_count)
+        self.totals = portal_totals(self.store, min_count=0)  # unprotected: figures publish safe periods
         self.months: list[str] = self.totals["period"].to_list()
         self.facts = (
             monthly_facts(self.store, min_count=0, imported=False)
             .filter(pl.col("value").is_not_null())
             .select(pl.col("month").dt.strftime("%Y-%m").alias("period"), "dataset_id", "metric", "value")
+            .pipe(cut_facts, self.min_count)
         )
         self.mix = channel_mix(self.store, by="month", min_count=0)
         self.listing = portal_listing(self.catalog).select(
@@ -345,7 +398,7 @@ class PortalTracker(App):
         ]
         window_label = t("apps_window", lang).format(start=start, end=end)
         self.cards.value = f"<h3>{html.escape(window_label)}</h3>{''.join(cards)}"
-        window = self.totals.filter(pl.col("period").is_between(pl.lit(start), pl.lit(end)))
+        window = monthly_figures(self.totals, start, end, mc)
         charts = [
             column_chart(
                 window["period"].to_list(),
@@ -409,14 +462,7 @@ class PortalTracker(App):
             head = ""
         else:
             row = mix.filter(pl.col("channel") == channel).row(0, named=True)
-            monthly = (
-                self.mix.filter(
-                    (pl.col("channel") == channel)
-                    & pl.col("period").is_between(pl.lit(f["start"]), pl.lit(f["end"]))
-                )
-                .select("period", "requests")
-                .pipe(suppress, ["requests"], self.min_count)
-            )
+            monthly = channel_months(self.mix, channel, f["start"], f["end"], self.min_count)
             label = t(f"usage_channel_{channel}", lang)
             chart = column_chart(
                 monthly["period"].to_list(),
@@ -440,7 +486,10 @@ __all__ = [
     "PortalTracker",
     "card",
     "channel_figures",
+    "channel_months",
+    "cut_facts",
     "dataset_figures",
+    "monthly_figures",
     "open_store",
     "top_viewed",
     "window_totals",

@@ -196,8 +196,9 @@ def protect(
     counts: dict[str, Callable[[pl.DataFrame], Callable]] | None = None,
 ) -> pl.DataFrame:
     """Publish each of ``columns`` by the safe-period rule: a cell keeps its value when it is a
-    complete period by itself (or 0: it adds nothing to any sum), else it becomes null with ``<column>_suppressed`` true (a null the
-    inputs cannot tell stays null, not flagged). Row order and columns are kept.
+    complete period by itself (or 0: it adds nothing to any sum), else it becomes null with
+    ``<column>_suppressed`` true (a null the inputs cannot tell stays null, not flagged). Row order
+    and columns are kept.
 
     Examples
     --------
@@ -303,7 +304,11 @@ def window_sums(
     >>> window_sums(f, "n", "03", "04", 5).select("n", "months_left_out").rows()
     [(7, 1)]
     """
-    cut = safe_periods(frame, value, order=order, by=by, min_count=min_count)
+    cut = (
+        frame
+        if PERIOD in frame.columns
+        else safe_periods(frame, value, order=order, by=by, min_count=min_count)
+    )
     lo, hi = pl.lit(start if start is not None else ""), pl.lit(end if end is not None else "\uffff")
     if frame.schema[order] != pl.String:
         lo = pl.lit(start) if start is not None else pl.col(order).min()
@@ -360,3 +365,36 @@ def residual_rule(
         pl.when(gone).then(None).otherwise(pl.col(value)).alias(value),
         (pl.col(f"{value}_suppressed") | gone).alias(f"{value}_suppressed"),
     )
+
+
+def app_labels(app_ids: Sequence[str | None], registry: pl.DataFrame | None, lang: str = "vi") -> list[str]:
+    """What a public table shows for each API consumer key: the title of the registered product whose
+    ``api_consumer`` it is, else a pseudonym (``Ứng dụng chưa đăng ký 3f9a1c`` / ``Unregistered
+    application 3f9a1c``: 24 bits of the keyed hash of :mod:`lab.usage.privacy`, the same in every
+    report, unknowable without the lab's secret). A raw consumer key is never shown.
+
+    Parameters
+    ----------
+    app_ids
+        Consumer keys (None: calls without a key).
+    registry
+        The reuse registry (``api_consumer``, ``title``), or None.
+    """
+    from lab.usage.privacy import SecretError, keyed_hash, load_secret
+
+    keys = pl.Series("app_id", list(app_ids), dtype=pl.String)
+    names: dict[str, str] = {}
+    if registry is not None and {"api_consumer", "title"} <= set(registry.columns):
+        named = registry.select("api_consumer", "title").drop_nulls().unique("api_consumer", keep="first")
+        names = dict(named.iter_rows())
+    try:
+        hashed = keyed_hash(keys, load_secret(create=False), "app").to_list()
+        tags = [None if h is None else f"{h >> 40:06x}" for h in hashed]
+    except SecretError:  # no secret: a number per table, still not the key
+        tags = [f"#{i + 1}" for i in range(len(keys))]
+    unregistered = {"vi": "Ứng dụng chưa đăng ký", "en": "Unregistered application"}[lang]
+    no_key = {"vi": "Không có khóa ứng dụng", "en": "No application key"}[lang]
+    return [
+        no_key if key is None else names.get(key) or f"{unregistered} {tag}"
+        for key, tag in zip(keys.to_list(), tags, strict=True)
+    ]

@@ -878,6 +878,10 @@ def _published_accounts(
         .group_by("year", "month")
         .agg(signups=pl.col("n").sum().cast(pl.Int64))
     ).select(_ym_text().alias("period"), "signups")
+    every = pl.DataFrame({"period": _period_months(st, None, end)}, schema={"period": pl.String})
+    signups = every.join(signups, on="period", how="full", coalesce=True).with_columns(
+        pl.col("signups").fill_null(0)
+    )
     sums = window_sums(signups, "signups", start, end, min_count, bucket=quarter_of_month)
     hidden = pl.col("signups_suppressed") & (pl.col("signups").fill_null(0) == 0)
     return sums.select(

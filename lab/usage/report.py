@@ -19,6 +19,7 @@ from lab.errors import LabError
 from lab.i18n import t
 from lab.usage.charts import column_chart
 from lab.usage.demo_store import ingest_demo, is_synthetic
+from lab.usage.disclosure import app_labels
 from lab.usage.kpis import (
     TOTALS,
     accounts_per_quarter,
@@ -197,14 +198,28 @@ def top_table(
     return table(frame, headers)
 
 
+def _registry(catalog: str | Path | None) -> pl.DataFrame | None:
+    """The reuse registry's consumer keys and titles (``api_consumer``, ``title``), if the catalog has one."""
+    from lab.reuse.registry import registry_from_catalog
+
+    try:
+        return registry_from_catalog(catalog).frame
+    except LabError as exc:
+        log.info("no registered application names: %s", exc)
+        return None
+
+
 def apps_table(
     store: EventStore | str | Path | None,
     period: str,
     lang: str = "vi",
     n: int = 10,
     min_count: int = DEFAULT_MIN_COUNT,
+    catalog: str | Path | None = None,
 ) -> Html:
-    """API calls per application over the report's year to date (the ``n`` busiest)."""
+    """API calls per application over the report's year to date (the ``n`` busiest), each application
+    named by its registered product or a pseudonym (:func:`lab.usage.disclosure.app_labels`), never by
+    its consumer key."""
     month = _month(period)
     apps = api_calls_per_app(store, start=f"{month[:4]}-01", end=month, by="year", min_count=min_count).head(
         n
@@ -213,7 +228,7 @@ def apps_table(
     if apps.is_empty():
         return Html(title + f"<p>{html.escape(t('usage_no_data', lang))}</p>")
     frame = apps.select(
-        pl.col("app_id").fill_null("—"),
+        app=pl.Series(app_labels(apps.get_column("app_id").to_list(), _registry(catalog), lang)),
         calls=pl.Series(
             [_cell(v, s, lang, min_count) for v, s in apps.select("api_calls", "api_calls_suppressed").rows()]
         ),
@@ -232,10 +247,25 @@ def accounts_table(
     quarters: int = 8,
     min_count: int = DEFAULT_MIN_COUNT,
 ) -> Html:
-    """Accounts signed up and active per quarter, the last ``quarters`` up to the report's month."""
+    """Accounts signed up per quarter, the last ``quarters`` up to the report's month; active accounts
+    per quarter only when ``min_count`` is 0 or 1 (a distinct count is published per month only: the
+    quarter's minus its months would count the accounts active in one month but not another)."""
     month = _month(period)
     acc = accounts_per_quarter(store, end=month, min_count=min_count).tail(quarters)
     title = f"<h3>{html.escape(t('usage_accounts_per_quarter', lang))}</h3>"
+    if min_count > 1:
+        title = f"<h3>{html.escape(t('usage_signups_per_quarter', lang))}</h3>"
+        frame = acc.select(
+            "quarter",
+            signups=pl.Series(
+                [_cell(v, s, lang, min_count) for v, s in acc.select("signups", "signups_suppressed").rows()],
+                dtype=pl.String,
+            ),
+        )
+        note = f"<p class='lab-note'>{html.escape(t('usage_active_monthly_only', lang))}</p>"
+        return Html(
+            title + table(frame, [t(k, lang) for k in ("usage_quarter", "usage_signups")]).markup + note
+        )
     frame = acc.select(
         "quarter",
         signups=pl.Series(
@@ -290,4 +320,5 @@ def rules_note(lang: str = "vi", min_count: int = DEFAULT_MIN_COUNT) -> Html:
     return Html(
         f"<h3>{html.escape(t('usage_counting_rules', lang))}</h3>"
         f"<p>{html.escape(t('usage_rules_text', lang).format(k=min_count))}</p>"
+        f"<p>{html.escape(t('usage_disclosure_text', lang).format(k=min_count))}</p>"
     )
