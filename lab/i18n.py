@@ -18,6 +18,12 @@ LABELS: dict[str, dict[str, str]] = {
         "en": "Demo data (synthetic), not the portal's real figures.",
     },
     "datasets": {"vi": "Tập dữ liệu", "en": "Datasets"},
+    "datasets_published_open": {
+        "vi": "**Tập dữ liệu đã công bố đến ngày {date}: {published}**, trong đó **{open} tập dữ liệu mở** "
+        "(truy cập công khai; chỉ tiêu 1.000 tập dữ liệu mở đếm các tập này).",
+        "en": "**Datasets published by {date}: {published}**, of which **{open} open datasets** (public "
+        "access; the 1,000 open datasets target counts these).",
+    },
     "datasets_by_agency": {"vi": "Số tập dữ liệu theo cơ quan", "en": "Datasets by agency"},
     "datasets_by_theme": {"vi": "Số tập dữ liệu theo lĩnh vực", "en": "Datasets by theme"},
     "datasets_cumulative": {

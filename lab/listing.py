@@ -41,6 +41,35 @@ def published_by(listing: pl.DataFrame, as_of: date, *, issued: str = "issued") 
     return listing.filter(pl.col(issued) <= as_of)
 
 
+def open_only(listing: pl.DataFrame) -> pl.DataFrame:
+    """The open datasets of a listing: public access (every dataset when the listing has no
+    ``access_rights``). The one definition of "open dataset" (the 1,000-dataset target counts these)."""
+    if "access_rights" not in listing.columns:
+        return listing
+    return listing.filter(pl.col("access_rights") == "public")
+
+
+def dataset_counts(listing: pl.DataFrame, as_of: date, *, issued: str = "issued") -> dict[str, int]:
+    """Datasets of the portal's listing published on ``as_of``: ``published`` (every access level) and
+    ``open`` (public, :func:`open_only`): two facts, shown with their own labels."""
+    published = published_by(listing, as_of, issued=issued)
+    return {"published": published.height, "open": open_only(published).height}
+
+
+def dataset_counts_text(listing: pl.DataFrame, as_of: date, lang: str = "vi") -> str:
+    """The catalog overview's headline (Markdown): datasets published and, among them, open ones, as of a
+    date, each labelled (they are two facts, not two versions of one)."""
+    from lab.charts import format_number
+    from lab.i18n import t
+
+    counts = dataset_counts(listing, as_of)
+    return t("datasets_published_open", lang).format(
+        date=as_of.isoformat(),
+        published=format_number(counts["published"], lang),
+        open=format_number(counts["open"], lang),
+    )
+
+
 def count_by(listing: pl.DataFrame, column: str, *, top: int | None = None, other: str = "…") -> pl.DataFrame:
     """Datasets per value of ``column``, most first; beyond ``top`` values, the rest summed as ``other``.
 

@@ -237,7 +237,7 @@ def test_log_linear_fits_steady_percent_growth() -> None:
 @pytest.mark.parametrize(
     "values, as_of, status",
     [
-        ([50 + 3 * i for i in range(24)], date(2024, 12, 31), "on track"),  # 119 > 100: reached
+        ([50 + 3 * i for i in range(24)], date(2024, 12, 31), "reached"),  # 119 > 100: met, not "on track"
         ([40 + 1.5 * i for i in range(24)], date(2024, 12, 31), "at risk"),  # projected for 2027
         ([40 + 1.5 * i for i in range(36)], date(2025, 12, 31), "missed"),  # deadline passed at 92.5
         ([40 + 1.5 * i + (3 if i % 2 else -3) for i in range(24)], date(2024, 12, 31), "at risk"),

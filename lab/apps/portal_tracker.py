@@ -120,11 +120,13 @@ def gauge_html(results: list[dict[str, Any]], lang: str) -> str:
         title = html.escape(r["title"].get(lang) or r["id"])
         when = r["projected_date"] or "—"
         status = html.escape(t(f"reuse_status_{str(r['status']).replace(' ', '_')}", lang))
-        text = t("apps_gauge_text", lang).format(
+        met = r["status"] == "reached"  # a met target says when it was met, not a projection
+        text = t("apps_gauge_reached" if met else "apps_gauge_text", lang).format(
             value=format_number(value, lang),
             target=format_number(target, lang),
             deadline=r["deadline"],
             projected=when,
+            reached=r["reached_on"],
         )
         parts.append(
             f"<div class='lab-gauge' data-metric='{html.escape(r['metric'])}'><b>{title}</b>"

@@ -32,7 +32,7 @@ from lab.reuse.outcomes import in_period, load_outcomes, normalise_outcomes, tot
 from lab.reuse.plots import target_chart
 from lab.reuse.registry import Registry, spam_flags, valid_rows, validate
 from lab.reuse.revenue import load_ledger, load_services, monthly_revenue, reconcile, revenue_per_1000_calls
-from lab.reuse.targets import evaluate_targets, load_targets, metric_series, projection_line
+from lab.reuse.targets import default_as_of, evaluate_targets, load_targets, metric_series, projection_line
 
 
 def _status_label(status: str, lang: str) -> str:
@@ -57,6 +57,8 @@ class ReuseReport:
     targets: list[dict[str, Any]]
     series: dict[str, pl.DataFrame]
     synthetic: bool
+    as_of: date | None = None
+    """The targets' evaluation date: the period's end, or the end of the data when that comes first."""
 
     @classmethod
     def build(
@@ -89,11 +91,12 @@ class ReuseReport:
         known = known_dataset_ids(cat)
         listing = portal_listing(cat)
         valid = valid_rows(registry, known)
+        as_of = default_as_of(cat, per.end)  # the period's end, never past the end of the data
         series = {
-            t.metric: metric_series(t.metric, cat, end=per.end, listing=listing, valid=valid)
+            t.metric: metric_series(t.metric, cat, end=as_of, listing=listing, valid=valid)
             for t in load_targets()
         }
-        results = evaluate_targets(catalog=cat, as_of=per.end, series=series)
+        results = evaluate_targets(catalog=cat, as_of=as_of, series=series, listing=listing, valid=valid)
         synthetic = any(cat.get(i).synthetic for i in ("reuse-registry", "portal-datasets") if i in cat)
         return cls(
             period_label=per.label,
@@ -110,6 +113,7 @@ class ReuseReport:
             targets=results,
             series=series,
             synthetic=synthetic,
+            as_of=as_of,
         )
 
     # ----------------------------------------------------------------------------------------- text
@@ -131,13 +135,14 @@ class ReuseReport:
 
     # -------------------------------------------------------------------------------------- targets
     def targets_table(self) -> Html:
-        """One row per target: title, value, target, deadline, projected date and interval, status."""
+        """One row per target: title, value, target, deadline, projected date and interval (or the day it was
+        reached), status; the evaluation date above."""
         lang = self.lang
         rows = []
         for r in self.targets:  # two targets
             low, high = r["interval"]
-            if r["reached_on"] and r["value"] >= r["target"]:
-                when = f"{t('reuse_status_reached', lang)} {r['reached_on']}"
+            if r["status"] == "reached" or (r["reached_on"] and r["value"] >= r["target"]):
+                when = t("reuse_reached_on", lang).format(date=r["reached_on"])
                 interval = "—"
             else:
                 when = r["projected_date"] or "—"
@@ -162,7 +167,9 @@ class ReuseReport:
             "reuse_interval",
             "reuse_status",
         )
-        return table(pl.DataFrame(rows), [t(k, lang) for k in keys])
+        as_of = self.targets[0]["as_of"] if self.targets else (self.as_of or self.end).isoformat()
+        caption = f"<p class='lab-as-of'>{html.escape(t('reuse_as_of', lang).format(date=as_of))}</p>"
+        return Html(caption + table(pl.DataFrame(rows), [t(k, lang) for k in keys]).markup)
 
     def target_chart(self, metric: str) -> Svg:
         """The metric's monthly series against its target, with the chosen projection (dashed)."""

@@ -14,13 +14,20 @@ percent). From the current value, each fit gives the date the target is reached;
 95 % confidence interval of the slope (Student's t). Monthly cumulative counts are autocorrelated, so the
 interval is indicative, not a guarantee. The fit with the higher R² gives ``projected_date``.
 
-Status (``on track``, ``at risk``, ``missed``):
+Status (``reached``, ``on track``, ``at risk``, ``missed``):
 
-* after the deadline: ``on track`` if the value on the deadline reached the target (it was met), else
-  ``missed``;
-* before it: ``on track`` if the target is already reached, or if the projection *and* the late end of its
-  interval fall on or before the deadline; otherwise ``at risk`` (the central projection is late, the interval
-  straddles the deadline, or the trend is flat).
+* ``reached``: the target was met by the evaluation date, on or before the deadline; ``reached_on`` says the
+  day (the first day the metric stood at the target: a dataset's ``issued`` date, a product's launch), and no
+  projection is made;
+* after the deadline otherwise: ``missed`` (even if it was met later: ``reached_on`` then says when);
+* before it: ``on track`` if the projection *and* the late end of its interval fall on or before the deadline;
+  otherwise ``at risk`` (the central projection is late, the interval straddles the deadline, or the trend is
+  flat).
+
+One evaluation date for every surface (``lab targets``, the reports, the apps): :func:`default_as_of`, the end
+of the data (the demo portal's window end, or the last date in the listing and the registry), or an earlier
+date stated by ``$LAB_AS_OF`` / ``--as-of`` / a report's period. Never a date past the end of the data: the
+empty months after it would count as no growth and push every projection later.
 """
 
 from __future__ import annotations
@@ -46,7 +53,7 @@ log = logging.getLogger(__name__)
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 TARGETS_ENV = "LAB_TARGETS"
 METRICS = ("open_datasets", "datasets_reused")
-STATUSES = ("on track", "at risk", "missed")
+STATUSES = ("reached", "on track", "at risk", "missed")
 WINDOW_MONTHS = 24
 
 
@@ -124,22 +131,42 @@ def load_targets(path: str | Path | None = None) -> list[Target]:
 
 
 # ------------------------------------------------------------------------------------------ series
-def default_as_of(catalog: Any = None) -> date:
-    """The evaluation date: ``$LAB_AS_OF`` or today, but not after the demo portal's window when the
-    catalog's inputs are the demo's (its data stop there)."""
+def data_end(catalog: Any = None) -> date | None:
+    """The last day the targets' inputs tell: the demo portal's window end when the catalog's inputs are
+    the demo's, else the latest date in the portal listing (``issued``) and the reuse registry (``created``,
+    ``launched``, ``retired``); None when neither can be read."""
     from lab.catalog import Catalog, load_catalog
     from lab.fetch import demo_dir
-    from lab.reports import as_of_date
 
-    as_of = as_of_date()
     cat = catalog if isinstance(catalog, Catalog) else load_catalog(catalog)
     manifest = demo_dir() / "manifest.json"
     synthetic = "portal-datasets" in cat and cat.get("portal-datasets").synthetic
     if synthetic and manifest.is_file():
         end = (json.loads(manifest.read_text(encoding="utf-8")).get("window") or {}).get("end")
         if end:
-            as_of = min(as_of, date.fromisoformat(end))
-    return as_of
+            return date.fromisoformat(end)
+    from lab.reuse.indicators import portal_listing
+    from lab.reuse.registry import registry_from_catalog
+
+    days: list[date] = []
+    try:
+        days.append(portal_listing(cat)["issued"].max())
+        reg = registry_from_catalog(cat).frame
+        days += [reg[c].max() for c in ("created", "launched", "retired") if c in reg.columns]
+    except LabError as exc:
+        log.info("end of the data unknown: %s", exc)
+    known = [d for d in days if isinstance(d, date)]
+    return max(known) if known else None
+
+
+def default_as_of(catalog: Any = None, as_of: date | None = None) -> date:
+    """The one evaluation date of every surface: ``as_of`` (or ``$LAB_AS_OF``, else today), never past
+    :func:`data_end` (the empty months after the data would read as no growth)."""
+    from lab.reports import as_of_date
+
+    asked = as_of or as_of_date()
+    end = data_end(catalog)
+    return min(asked, end) if end else asked
 
 
 def metric_series(
@@ -164,24 +191,66 @@ def metric_series(
     listing, valid
         The portal listing and the registry's valid rows when already loaded (else read from the catalog).
     """
-    from lab.reuse.indicators import datasets_reused_over_time, open_datasets_over_time, portal_listing
+    from lab.reuse.indicators import portal_listing
 
     if metric == "open_datasets":
         listing = listing if listing is not None else portal_listing(catalog)
-        series = open_datasets_over_time(listing, start=start, end=end)
-        return series.filter(pl.col("date") <= month_end(end)).select(
-            "date", pl.col("open_datasets").alias("value")
-        )
-    if metric == "datasets_reused":
+        first = start or listing["issued"].min() or end
+    elif metric == "datasets_reused":
         from lab.reuse.registry import known_dataset_ids, registry_from_catalog, valid_rows
 
         if valid is None:
             valid = valid_rows(registry_from_catalog(catalog), known_dataset_ids(catalog))
         first = start or valid["launched"].min() or end
-        dates = month_ends(first, end)
-        series = datasets_reused_over_time(valid, dates, basis="live")
+    else:
+        raise TargetError(f"unknown metric {metric!r} (one of {', '.join(METRICS)})")
+    return metric_on(metric, month_ends(first, end), catalog, listing=listing, valid=valid)
+
+
+def metric_on(
+    metric: str,
+    days: pl.Series,
+    catalog: Any = None,
+    *,
+    listing: pl.DataFrame | None = None,
+    valid: pl.DataFrame | None = None,
+) -> pl.DataFrame:
+    """The metric on each of ``days`` (any dates, not only month ends): ``date``, ``value``. The one
+    definition :func:`metric_series` (month ends) and the day a target is reached both use."""
+    from lab.reuse.indicators import datasets_reused_over_time, portal_listing
+
+    grid = pl.DataFrame({"date": days.cast(pl.Date)})
+    if metric == "open_datasets":
+        from lab.listing import open_only
+
+        frame = open_only(listing if listing is not None else portal_listing(catalog))
+        issued = frame.get_column("issued").drop_nulls().sort().cast(pl.Date)
+        counts = np.searchsorted(issued.to_numpy(), grid["date"].to_numpy(), side="right")
+        return grid.with_columns(value=pl.Series(counts, dtype=pl.Int64))
+    if metric == "datasets_reused":
+        from lab.reuse.registry import known_dataset_ids, registry_from_catalog, valid_rows
+
+        if valid is None:
+            valid = valid_rows(registry_from_catalog(catalog), known_dataset_ids(catalog))
+        series = datasets_reused_over_time(valid, grid["date"], basis="live")
         return series.select("date", pl.col("datasets_reused").alias("value"))
     raise TargetError(f"unknown metric {metric!r} (one of {', '.join(METRICS)})")
+
+
+def reached_day(
+    metric: str,
+    month_reached: date,
+    target: float,
+    catalog: Any = None,
+    *,
+    listing: pl.DataFrame | None = None,
+    valid: pl.DataFrame | None = None,
+) -> date:
+    """The first day of the month ending ``month_reached`` on which the metric stood at ``target``."""
+    days = pl.date_range(month_reached.replace(day=1), month_reached, "1d", eager=True)
+    values = metric_on(metric, days, catalog, listing=listing, valid=valid)
+    hit = values.filter(pl.col("value") >= target)
+    return hit["date"][0] if hit.height else month_reached
 
 
 # -------------------------------------------------------------------------------------- projection
@@ -280,9 +349,11 @@ def evaluate(
     -------
     dict
         ``id``, ``title`` ({vi, en}), ``metric``, ``value`` (on ``as_of``), ``target``, ``deadline``,
-        ``as_of``, ``projected_date`` (best fit), ``interval`` ([early, late]), ``method``, ``status``,
-        ``reached_on`` (first month end at or above the target, or None), ``value_on_deadline`` (None
-        before the deadline), ``projections`` ({linear, log_linear}), ``baseline``, ``source``.
+        ``as_of``, ``projected_date`` (best fit; the day reached when it was), ``interval`` ([early, late]),
+        ``method``, ``status`` (:data:`STATUSES`), ``reached_on`` (first month end at or above the target,
+        the exact day once :func:`evaluate_targets` refines it; None if not reached),
+        ``value_on_deadline`` (None before the deadline), ``projections`` ({linear, log_linear}),
+        ``baseline``, ``source``.
     """
     upto = series.filter(pl.col("date") <= month_end(as_of)).sort("date")
     value = float(upto["value"][-1]) if upto.height else 0.0
@@ -296,9 +367,9 @@ def evaluate(
     if as_of >= target.deadline:
         at = upto.filter(pl.col("date") <= target.deadline)
         on_deadline = float(at["value"][-1]) if at.height else 0.0
-        status = "on track" if on_deadline >= target.target else "missed"
+        status = "reached" if on_deadline >= target.target else "missed"
     elif value >= target.target:
-        status = "on track"
+        status = "reached"
     elif best is not None and best.projected is not None and best.projected <= target.deadline:
         late_ok = best.high is not None and best.high <= target.deadline
         status = "on track" if late_ok else "at risk"
@@ -340,21 +411,38 @@ def evaluate_targets(
     as_of: date | None = None,
     window: int = WINDOW_MONTHS,
     series: dict[str, pl.DataFrame] | None = None,
+    listing: pl.DataFrame | None = None,
+    valid: pl.DataFrame | None = None,
 ) -> list[dict[str, Any]]:
-    """Evaluate every declared target on ``as_of`` (default :func:`default_as_of`); see :func:`evaluate`.
+    """Evaluate every declared target on ``as_of`` (:func:`default_as_of`: never past the end of the
+    data); see :func:`evaluate`. A met target's ``reached_on`` is the day it was met.
 
-    ``series`` may hold metric series already computed (:func:`metric_series`), by metric.
+    ``series`` may hold metric series already computed (:func:`metric_series`) up to that date, by metric;
+    ``listing`` and ``valid`` the portal listing and the registry's valid rows when already loaded.
     """
     from lab.catalog import Catalog, load_catalog
 
     cat = catalog if isinstance(catalog, Catalog) else load_catalog(catalog)
-    as_of = as_of or default_as_of(cat)
+    as_of = default_as_of(cat, as_of)
     results = []
     cache: dict[str, pl.DataFrame] = dict(series or {})
     for target in load_targets(path):  # two targets
         if target.metric not in cache:
-            cache[target.metric] = metric_series(target.metric, cat, end=as_of)
-        results.append(evaluate(target, cache[target.metric], as_of, window=window))
+            cache[target.metric] = metric_series(target.metric, cat, end=as_of, listing=listing, valid=valid)
+        result = evaluate(target, cache[target.metric], as_of, window=window)
+        if result["reached_on"]:  # the day, not the month end it was first seen on
+            day = reached_day(
+                target.metric,
+                date.fromisoformat(result["reached_on"]),
+                target.target,
+                cat,
+                listing=listing,
+                valid=valid,
+            ).isoformat()
+            if result["projected_date"] == result["reached_on"]:
+                result["projected_date"], result["interval"] = day, [day, day]
+            result["reached_on"] = day
+        results.append(result)
     return results
 
 
