@@ -114,6 +114,9 @@ def reuse_report(catalog: Any, lang: str = "vi") -> Any:
 def gauge_html(results: list[dict[str, Any]], lang: str) -> str:
     """One bar per target: the value against the target, the deadline and the projected date."""
     parts = []
+    if results:  # one evaluation date for every target: the end of the data (lab.reuse.targets)
+        as_of = t("reuse_as_of", lang).format(date=results[0]["as_of"])
+        parts.append(f"<p class='lab-as-of'>{html.escape(as_of)}</p>")
     for r in results:  # two targets
         value, target = float(r["value"]), float(r["target"])
         pct = max(0.0, min(100.0, 100 * value / target)) if target else 0.0
