@@ -158,6 +158,7 @@ class ReuseExplorer(App):
         quarter's end (products of the chosen type) and ``products`` (matching the search too)."""
         f = self.filters()
         _, end = quarter_bounds(f["quarter"])
+        end = min(end, self.report.as_of or end)  # never past the end of the data (lab.reuse.targets)
         valid = filter_products(self.report.valid, f["type"])
         row = reuses_and_reusers(valid, [end]).row(0, named=True)
         links = self._links(f["quarter"], f["type"], f["query"])

@@ -74,7 +74,8 @@ def cmd_summary(args: argparse.Namespace) -> int:
         _dump(result)
         return 0
     print(
-        f"{result['reuses']} reuses ({result['reuses_with_datasets']} with datasets) by "
+        f"{result['reuses']} reuses registered ({result['reuses_with_datasets']} with datasets; planned, "
+        f"live and retired: the reports count those launched by their date) by "
         f"{result['unique_reusers']} unique reusers; {result['links']} links to "
         f"{result['datasets_linked']} datasets; {result['datasets_reused']} datasets reused by launched "
         f"products ({result['datasets_reused_live']} by live ones)"
