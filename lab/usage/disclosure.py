@@ -21,9 +21,15 @@ hidden one. The lab therefore publishes by one rule, the **safe-period rule**:
    datasets, a channel's share) is computed from the series' published figures, never from the raw
    months, so it is itself a sum of whole periods; a share is a ratio of such sums.
 
-So every published number is a sum of whole cells of one partition (series × safe period) in which
-each cell counts 0 or at least ``min_count``: the difference of two published numbers is again such a
-sum, 0 or at least ``min_count``, whatever windows, quarters, years and shares are combined.
+So within a family of figures (the portal totals; requests by channel; a dataset's views, downloads,
+calls and channel requests and every selection of datasets; API calls by application) every published
+number is a sum of whole cells of one partition (series × safe period) in which each cell counts 0 or at
+least ``min_count``: the difference of two published numbers is again such a sum, 0 or at least
+``min_count``, whatever windows, quarters, years and shares are combined. Where a table lists parts under
+a whole of another family (applications under the year's API calls), the **residual rule** hides the
+smallest parts shown until the whole minus the parts is 0 or at least ``min_count``
+(:func:`residual_rule`). Lists of the top datasets leave most datasets out, so what they leave of a total
+is a sum over many datasets; that is the one combination the rule does not prove safe on its own.
 
 Distinct counts (unique visitors, active accounts) are not sums over months: the difference of a
 quarter's and a month's count is the number of accounts active in the quarter but not that month. They

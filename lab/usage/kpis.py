@@ -282,20 +282,21 @@ def portal_totals(
         raise KpiError(f"--by must be month or day, not {by!r}")
     st = as_store(store)
     months = _period_months(st, start, end)
-    table = _raw_totals(st, months, by, use_facts, use_summaries, start, end)
     if min_count <= 1 or not months:
-        return suppress(table, TOTALS, min_count)
+        return suppress(_raw_totals(st, months, by, use_facts, use_summaries, start, end), TOTALS, min_count)
     # the safe-period rule (lab.usage.disclosure): periods are formed over the whole series, from the
     # first month of data, so a window's figures are the same whatever window is asked
     history = _period_months(st, None, months[-1])
+    if not history or months[0] < history[0]:  # the window starts before the data: its months stay
+        history = months_between(months[0], months[-1])
+    monthly = _raw_totals(st, history, "month", use_facts, use_summaries)
     if by == "month":
-        whole = table if history == months else _raw_totals(st, history, "month", use_facts, use_summaries)
-        published = publish_totals(st, whole, min_count, use_summaries)
+        published = publish_totals(st, monthly, min_count, use_summaries)
     else:
-        monthly = _raw_totals(st, history, "month", use_facts, use_summaries)
-        daily = table if history == months else _raw_totals(st, history, "day", use_facts, use_summaries)
+        daily = _raw_totals(st, history, "day", use_facts, use_summaries)
         published = publish_days(daily, monthly, min_count, DISTINCT)
-    return published.filter(pl.col("period").is_in(table.get_column("period").implode()))
+    asked = pl.col("period").str.slice(0, 7).is_in(pl.Series(months, dtype=pl.String).implode())
+    return published.filter(asked)
 
 
 DISTINCT = ("unique_visitors", "active_accounts")
