@@ -186,7 +186,7 @@ def test_city_map_layers_and_measures(city) -> None:  # type: ignore[no-untyped-
     html = city.map.value
     assert html.startswith("<iframe") and "http://" not in html.replace("http://www.w3.org", "")
     first = city.map.value
-    for measure in ("per_km2", "coverage", "per_10k"):
+    for measure in ("per_100km2", "coverage", "per_10k"):
         city.measure.value = measure
         assert city.message.value == "" and city.map.value != first
     city.measure.set_state({"index": None})

@@ -46,6 +46,7 @@ def test_counts_density_and_rate_per_10k(grid: gpd.GeoDataFrame) -> None:
     assert counts.rows() == [("A", "Xã A", 2, 0), ("B", "Xã B", 1, 0), ("C", "Xã C", 0, 1)]
     a = long.filter((pl.col("unit_code") == "A") & (pl.col("layer") == "schools")).row(0, named=True)
     assert a["per_km2"] == pytest.approx(0.02, rel=1e-6)
+    assert a["per_100km2"] == pytest.approx(2.0, rel=1e-6)  # the density the report and the city map show
     assert a["per_10k"] == pytest.approx(1.0)
     no_people = long.filter(pl.col("unit_code").is_in(["B", "C"]))["per_10k"]
     assert no_people.null_count() == 4  # zero or unknown population: no rate

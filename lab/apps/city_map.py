@@ -26,8 +26,8 @@ from lab.i18n import t
 
 log = logging.getLogger(__name__)
 
-MEASURES = ("count", "per_km2", "per_10k", "coverage")
-DECIMALS = {"count": 0, "per_km2": 3, "per_10k": 2, "coverage": 1}
+MEASURES = ("count", "per_100km2", "per_10k", "coverage")  # densities per 100 km², as the spatial report
+DECIMALS = {"count": 0, "per_100km2": 2, "per_10k": 2, "coverage": 1}
 
 
 class CityMap(App):

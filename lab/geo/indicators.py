@@ -3,7 +3,8 @@
 Areas, distances and buffers are computed in EPSG:5899 (metres, the pinned VN-2000 shift,
 :mod:`lab.geo.crs`); joins run in the polygons' CRS (:mod:`lab.geo.assign`).
 
-- :func:`indicators`: one row per unit and layer: ``count``, ``per_km2``, ``per_10k`` (with a population
+- :func:`indicators`: one row per unit and layer: ``count``, ``per_km2``, ``per_100km2`` (the density
+  the report and the city map show), ``per_10k`` (with a population
   table, e.g. :func:`lab.geo.crosswalk.population_2025`: the 2019 census moved to the 2025 units).
 - :func:`nearest_distance`: from each point (or unit) to the nearest facility.
 - :func:`coverage`: the share of each unit's area (and, assuming people are spread evenly inside a unit,
@@ -95,7 +96,7 @@ def indicators(
     -------
     polars.DataFrame
         One row per unit and layer (zeros included): ``unit_code``, ``unit_name``, ``unit_type``,
-        ``area_km2``, ``population``, ``layer``, ``count``, ``per_km2``, ``per_10k``.
+        ``area_km2``, ``population``, ``layer``, ``count``, ``per_km2``, ``per_100km2``, ``per_10k``.
     """
     base = unit_table(units, code=code, name=name)
     pop = _population(population, population_code, population_column)
@@ -117,6 +118,7 @@ def indicators(
     return out.with_columns(
         count=pl.col("count").fill_null(0),
         per_km2=pl.col("count") / pl.col("area_km2"),
+        per_100km2=pl.col("count") / pl.col("area_km2") * 100,  # the density every surface shows
         per_10k=pl.when(pl.col("population") > 0)
         .then(pl.col("count") / pl.col("population") * 10_000)
         .otherwise(None),
@@ -129,6 +131,7 @@ def indicators(
         "layer",
         "count",
         "per_km2",
+        "per_100km2",
         "per_10k",
     )
 

@@ -145,7 +145,7 @@ class SpatialCoverage:
         """Per unit: area, population, counts of every layer, sensors per 100 km² and per 10,000 residents."""
         counts = wide(self.indicators, "count")
         base = self.indicators.filter(pl.col("layer") == "sensors").select(
-            "unit_code", "area_km2", "population", "per_km2", "per_10k"
+            "unit_code", "area_km2", "population", "per_100km2", "per_10k"
         )
         frame = (
             base.join(counts, on="unit_code", how="left")
@@ -155,7 +155,7 @@ class SpatialCoverage:
                 _fmt(pl.col("area_km2"), 1, lang).alias("area"),
                 _fmt(pl.col("population"), 0, lang).alias("population"),
                 *[pl.col(k).cast(pl.String) for k in self.layers],
-                _fmt(pl.col("per_km2") * 100, 1, lang).alias("per100"),
+                _fmt(pl.col("per_100km2"), 1, lang).alias("per100"),
                 _fmt(pl.col("per_10k"), 2, lang).alias("per10k"),
             )
         )
@@ -258,8 +258,8 @@ class SpatialCoverage:
 
         radius = {k: _radius_text(self.radius_m, k) for k in ("vi", "en")}
         m = Map(self.units, lang=lang)
-        density = self.indicators.filter(pl.col("layer") == "sensors").with_columns(v=pl.col("per_km2") * 100)
-        m.choropleth(density, "v", title=both("geo_sensors_per_km2"), decimals=2)
+        density = self.indicators.filter(pl.col("layer") == "sensors")
+        m.choropleth(density, "per_100km2", title=both("geo_sensors_per_km2"), decimals=2)
         vi, en = (html.escape(t("geo_coverage_layer", k).format(radius=radius[k])) for k in ("vi", "en"))
         coverage_name = f"<span class='lab-vi'>{vi}</span><span class='lab-en'>{en}</span>"
         m.coverage(coverage_area(self.layers["sensors"], self.radius_m), name=coverage_name)

@@ -252,6 +252,15 @@ def accounts_table(
     quarter's minus its months would count the accounts active in one month but not another)."""
     month = _month(period)
     acc = accounts_per_quarter(store, end=month, min_count=min_count).tail(quarters)
+    # a quarter the report's month does not complete says so: "2026-Q4 (đến 2026-10)", not a full quarter
+    partial = t("usage_quarter_to", lang).format(month=month)
+    last = f"{month[:4]}-Q{(int(month[5:7]) - 1) // 3 + 1}"
+    acc = acc.with_columns(
+        pl.when((pl.col("quarter") == last) & (int(month[5:7]) % 3 != 0))
+        .then(pl.col("quarter") + " " + pl.lit(partial))
+        .otherwise(pl.col("quarter"))
+        .alias("quarter")
+    )
     title = f"<h3>{html.escape(t('usage_accounts_per_quarter', lang))}</h3>"
     if min_count > 1:
         title = f"<h3>{html.escape(t('usage_signups_per_quarter', lang))}</h3>"
