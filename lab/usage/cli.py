@@ -211,7 +211,7 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
         type=int,
         default=DEFAULT_MIN_COUNT,
         metavar="K",
-        help="suppress cells below K (default 5)",
+        help="publish whole safe periods counting at least K (default 5; lab/usage/disclosure.py)",
     )
     p.add_argument("--json", action="store_true", help="print a JSON list of records")
     p.set_defaults(func=cmd_kpis)
@@ -232,7 +232,7 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
         type=int,
         default=DEFAULT_MIN_COUNT,
         metavar="K",
-        help="suppress cells below K (default 5)",
+        help="publish whole safe periods counting at least K (default 5; lab/usage/disclosure.py)",
     )
     p.add_argument("--json", action="store_true", help="print a JSON list of records")
     p.set_defaults(func=cmd_top)
