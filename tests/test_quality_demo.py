@@ -95,10 +95,14 @@ def test_the_scorecard_names_every_planted_gap(listing: pl.DataFrame) -> None:
     assert no_description == ["not DCAT-AP compliant: no description"]
     texts = set(reasons.filter(pl.col("scheme") == "udata")["reason"].to_list())
     assert {"udata: no description", "udata: description shorter than 100 characters"} <= texts
-    # every dataset lost the link points: the portal's links were never checked here
-    assert reasons.filter(pl.col("indicator") == "access_url_ok")["reason"].unique().to_list() == [
-        "access URL not checked yet"
-    ]
+    # the portal's links were never checked here: unknown, no points lost, 80 left out of the maximum
+    unknown = reasons.filter(pl.col("indicator") == "access_url_ok")
+    assert unknown["reason"].unique().to_list() == ["access URL not checked: unknown, left out of the score"]
+    assert unknown["points_lost"].null_count() == unknown.height == 860
+    # 405 less access (50) and download (30) answers; a dataset without a download URL fails that one
+    # (a missing property scores 0, as in MQA): 355
+    assert set(scores.datasets["mqa_max_points"].unique().to_list()) == {325.0, 355.0}
+    assert scores.catalogue["max_points"] == 325 and scores.catalogue["links_unknown"] > 0
     assert set(scores.datasets["mqa_band"].unique()) <= BANDS
     assert scores.catalogue["mqa_band"] in BANDS and 0 < scores.catalogue["mqa_points"] < 405
 

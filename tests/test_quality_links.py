@@ -159,3 +159,29 @@ def test_per_host_limit_is_respected(server: LocalServer, tmp_path: Path) -> Non
     got = _check(urls, tmp_path / "h.json", workers=6, per_host=1)
     assert all(r.status == "ok" for r in got.values())
     assert state["max"] == 1
+
+
+def test_a_name_that_does_not_resolve_is_unknown_offline_and_broken_when_others_answer(
+    server: LocalServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 20 part 4: offline, every host name fails to resolve; that is "could not check" (unsure,
+    unknown to the scores), not "does not answer". A name that fails while another host answers in the
+    same run is a dead domain: broken."""
+    import socket
+
+    real = socket.getaddrinfo
+
+    def resolver(host: str, *args: object, **kw: object) -> object:
+        if str(host).endswith(".example"):  # the machine's resolver: offline for every real name
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        return real(host, *args, **kw)
+
+    monkeypatch.setattr(socket, "getaddrinfo", resolver)
+    dead = "http://opendata.danang.example/dataset.csv"
+    alone = _check({dead: "CSV"}, tmp_path / "h.json")[dead]
+    assert (alone.status, alone.reason, alone.failure_count) == ("unsure", None, 0)
+    assert alone.message == links.NO_DNS and alone.first_failure is None
+    # with a host that answers in the same run, the network works: the name does not exist
+    got = _check({dead: "CSV", server.url("/ok.csv"): "CSV"}, tmp_path / "h.json")
+    assert (got[dead].status, got[dead].reason) == ("broken", "request failed")
+    assert got[dead].message == links.NO_SUCH_HOST and got[dead].failure_count == 1

@@ -184,8 +184,9 @@ def test_hand_made_catalogue_total_computed_by_hand(hand: metadata.Metadata) -> 
     # 5 datasets (A alpha … E epsilon), 7 distributions (A1 A2 B1 C1 D1 D2 E1).
     # Findability (datasets):   keywords A C D E 4/5×30 = 24; themes 5/5×30 = 30; spatial A C D 3/5×20 = 12;
     #                           temporal A D E 3/5×20 = 12                                      → 78
-    # Accessibility (distrib.): access URL answers A1 B1 C1(landing page) D2 E1 5/7×50 = 35.714286;
-    #   download URL present 7/7×20 = 20; answers A1 B1 D2 E1 4/7×30 = 17.142857            → 72.857143
+    # Accessibility (distrib.): D1's link was never checked: unknown, left out of both link populations.
+    #   access URL answers A1 B1 C1(landing page) D2 E1 of the 6 known 5/6×50 = 41.666667;
+    #   download URL present 7/7×20 = 20; answers A1 B1 D2 E1 of 6 known 4/6×30 = 20          → 81.666667
     # Interoperability (best distribution per dataset): A1 CSV (all five), B1 XLSX (proprietary),
     #   C1 JSON (no media type), D1 GeoJSON (all five; D2 ties, the first wins),
     #   E1 HTML (not machine-readable):
@@ -198,18 +199,21 @@ def test_hand_made_catalogue_total_computed_by_hand(hand: metadata.Metadata) -> 
     # Contextuality: rights (own licence) A1 D1 D2 3/7×5 = 2.142857;
     #   byte size A1 B1 C1 D1 D2 5/7×5 = 3.571429; issued A B D E 4/5×5 = 4; modified A C D 3/5×5 = 3
     #                                                                                        → 12.714286
-    # Total 78 + 72.857143 + 94 + 61.285714 + 12.714286 = 318.857143 → 318.86, band good.
+    # Total 78 + 81.666667 + 94 + 61.285714 + 12.714286 = 327.666667 → 327.67, band good.
+    # (Before "unknown is not zero", D1 counted as failing both: 318.86.)
     table = mqa.catalogue_indicators(hand, HAND_LINKS)
     total = table["exact"].sum()
-    assert total == pytest.approx(318.86, abs=0.01)
+    assert total == pytest.approx(327.67, abs=0.01)
+    links_rows = table.filter(pl.col("indicator").is_in(["access_url_ok", "download_url_ok"]))
+    assert links_rows.select("count", "population", "unknown").rows() == [(5, 6, 1), (4, 6, 1)]
     assert mqa.catalogue_score(hand, HAND_LINKS) == {
-        "mqa_points": 318.86,
+        "mqa_points": 327.67,
         "mqa_band": "good",
         "max_points": 405.0,
     }
     dims = table.group_by("dimension").agg(pl.col("exact").sum()).rows_by_key("dimension", unique=True)
     assert dims["findability"][0] == pytest.approx(78)
-    assert dims["accessibility"][0] == pytest.approx(72.857143, abs=1e-5)
+    assert dims["accessibility"][0] == pytest.approx(81.666667, abs=1e-5)
     assert dims["interoperability"][0] == pytest.approx(94)
     assert dims["reusability"][0] == pytest.approx(61.285714, abs=1e-5)
     assert dims["contextuality"][0] == pytest.approx(12.714286, abs=1e-5)
@@ -240,7 +244,7 @@ def test_udata_criteria_and_the_update_on_time_rule(hand: metadata.Metadata) -> 
     # beta: short description, XLSX only (closed), not documented, no temporal or spatial coverage
     assert not u["beta"]["description"] and not u["beta"]["open_format"] and not u["beta"]["documentation"]
     assert u["beta"]["udata_score"] == round(4 / 9, 4)  # licence, frequency, on time, available
-    # unchecked links count as available (as in udata)
+    # delta: d.geojson not checked, d.csv answers: judged on the known link, available
     assert u["delta"]["resources_available"]
 
 
@@ -293,15 +297,15 @@ def test_freshness_statuses() -> None:
 def test_scorecard_reasons_say_not_checked_and_name_each_lost_indicator(hand: metadata.Metadata) -> None:
     scores = score(hand, links=HAND_LINKS, as_of=date(2025, 6, 2), lang="en")
     delta = scores.dataset("delta")
-    indicators_lost = {r["indicator"]: r for r in delta["reasons"] if r["scheme"] == "mqa"}
-    assert indicators_lost["access_url_ok"]["reason"] == "access URL not checked yet"
-    assert indicators_lost["access_url_ok"]["points_lost"] == 25.0
+    # one link unknown, the other answers: judged on the known one, nothing lost
+    assert not {r["indicator"] for r in delta["reasons"]} & {"access_url_ok", "download_url_ok"}
+    assert (delta["mqa_max_points"], delta["links_unknown"]) == (405.0, 1)
     gamma = {r["indicator"]: r["reason"] for r in scores.dataset("gamma")["reasons"]}
     assert gamma["dcat_ap"] == "not DCAT-AP compliant: no description"
     assert gamma["license_present"] == "no licence" and gamma["issued"] == "no date issued"
     lost = [r["points_lost"] for r in scores.dataset("gamma")["reasons"] if r["points_lost"] is not None]
     assert lost == sorted(lost, reverse=True)
-    assert scores.catalogue["mqa_points"] == 318.86
+    assert scores.catalogue["mqa_points"] == 327.67
     vi = score(hand, links=HAND_LINKS, as_of=date(2025, 6, 2), lang="vi").dataset("gamma")["reasons"]
     assert "thiếu giấy phép" in [r["reason"] for r in vi]
 
@@ -340,3 +344,47 @@ def test_quality_usage_joins_by_portal_id_and_counts_web_logs_without_robots() -
     )
     got = {r["id"]: (r["usage"], r["reuses"]) for r in joined.iter_rows(named=True)}
     assert got == {"alpha": (5, 0), "beta": (0, 2), "gamma": (0, 0)}  # alpha is portal dataset 101
+
+
+def test_unknown_is_not_zero_links_not_checked_lose_no_points_and_no_star(hand: metadata.Metadata) -> None:
+    """Issue 20 part 4: a link not checked (or that could not be checked: ``unsure``) is unknown, never a
+    failure: the MQA link indicators leave the denominator, the udata criterion leaves it, the stars stay,
+    and the quality index is that of the same dataset with every link answering."""
+    urls = [
+        f"http://h.example/{n}" for n in ("a.csv", "a.pdf", "b.xlsx", "c", "c.json", "d.geojson", "d.csv")
+    ]
+    urls.append("http://h.example/e.html")
+    answering = pl.DataFrame({"url": urls, "status": ["ok"] * len(urls)})
+    offline = pl.DataFrame({"url": urls, "status": ["unsure"] * len(urls)})  # offline: DNS failed
+    as_of = date(2025, 6, 2)
+    known = score(hand, links=answering, as_of=as_of, lang="en")
+    for links in (None, offline):  # never checked, and could not check
+        unknown = score(hand, links=links if links is not None else answering.clear(), as_of=as_of, lang="en")
+        for ds in ("alpha", "delta", "epsilon"):
+            k, u = known.dataset(ds), unknown.dataset(ds)
+            # 80 points (access 50 + download 30) leave the maximum, none are lost
+            assert k["mqa_max_points"] == 405 and u["mqa_max_points"] == 325
+            assert u["mqa_points"] == pytest.approx(k["mqa_points"] - 80)
+            assert u["mqa_band"] == mqa.band(u["mqa_points"] / 325 * 405)
+            assert u["stars"] == k["stars"]
+            assert u["udata_resources_available"] is None and k["udata_resources_available"]
+            assert u["udata_score"] == pytest.approx(round((k["udata_score"] * 9 - 1) / 8, 4), abs=1e-4)
+            assert u["links_unknown"] > 0 and u["links_broken"] == 0
+            lost = {
+                r["indicator"]: r
+                for r in u["reasons"]
+                if r["indicator"] in ("access_url_ok", "download_url_ok")
+            }
+            assert {r["points_lost"] for r in lost.values()} == {None}
+            assert lost["access_url_ok"]["reason"] == "access URL not checked: unknown, left out of the score"
+        # alpha is excellent either way (360/405 known; 280/325 unknown): not "bad" for not being checked
+        assert unknown.dataset("alpha")["mqa_band"] == known.dataset("alpha")["mqa_band"] == "excellent"
+        cat = unknown.catalogue
+        assert cat["max_points"] == 325 and cat["links_unknown"] == 8
+        assert cat["mqa_points"] == pytest.approx(known.catalogue["mqa_points"] - 80, abs=0.02)
+        table = unknown.indicators.filter(pl.col("indicator") == "access_url_ok").row(0, named=True)
+        assert (table["points"], table["population"], table["unknown"]) == (None, 0, 7)
+    # a broken link is known: it still costs its points and the stars
+    broken = score(hand, links=answering.with_columns(status=pl.lit("broken")), as_of=as_of, lang="en")
+    assert broken.dataset("alpha")["mqa_max_points"] == 405 and broken.dataset("alpha")["stars"] == 0
+    assert broken.dataset("alpha")["mqa_points"] == pytest.approx(known.dataset("alpha")["mqa_points"] - 80)

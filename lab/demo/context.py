@@ -9,9 +9,11 @@ every scale, and adding a step never changes the others.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import logging
 import zlib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -67,13 +69,22 @@ class Context:
         return round(total_at_one * self.scale)
 
     # ------------------------------------------------------------------------------------- writers
-    def _record(self, rel: str, rows: int | None, title: str, columns: tuple[str, ...] = ()) -> FileRecord:
-        """Checksum a written file (in blocks: logs can be large) and add it to the file list."""
+    def _record(
+        self,
+        rel: str,
+        rows: int | None,
+        title: str,
+        columns: tuple[str, ...] = (),
+        digest: Any = None,
+    ) -> FileRecord:
+        """Checksum a written file (in blocks: logs can be large; or the ``digest`` made while writing
+        it) and add it to the file list."""
         path = self.root / rel
-        digest = hashlib.sha256()
-        with open(path, "rb") as fh:
-            for block in iter(lambda: fh.read(1 << 22), b""):
-                digest.update(block)
+        if digest is None:
+            digest = hashlib.sha256()
+            with open(path, "rb") as fh:
+                for block in iter(lambda: fh.read(1 << 22), b""):
+                    digest.update(block)
         rec = FileRecord(rel, rows, digest.hexdigest(), path.stat().st_size, title, columns)
         self.files.append(rec)
         log.debug("wrote %s (%s rows)", rel, rows)
@@ -101,15 +112,29 @@ class Context:
         path.write_bytes(text.encode("utf-8"))
         return self._record(rel, rows, title)
 
-    def write_lines(self, rel: str, lines: pl.Series, *, title: str, description: str) -> FileRecord:
-        """Write one string per line (a log file), plus a JSON companion with the synthetic note."""
+    def write_lines(
+        self, rel: str, lines: pl.Series | Iterable[pl.Series], *, title: str, description: str
+    ) -> FileRecord:
+        """Write one string per line (a log file), plus a JSON companion with the synthetic note.
+
+        ``lines`` may be an iterable of Series, written one after the other as they come: a log of
+        millions of lines is streamed, never held in memory whole.
+        """
         path = self.root / rel
         path.parent.mkdir(parents=True, exist_ok=True)
-        # one column, never quoted, no header: each string is written as it is, one per line
-        lines.to_frame("line").write_csv(
-            path, include_header=False, quote_style="never", line_terminator="\n"
-        )
-        rec = self._record(rel, lines.len(), title)
+        rows, digest, buffer = 0, hashlib.sha256(), io.BytesIO()
+        with open(path, "wb") as fh:
+            for part in [lines] if isinstance(lines, pl.Series) else lines:
+                # one column, never quoted, no header: each string is written as it is, one per line
+                part.to_frame("line").write_csv(
+                    buffer, include_header=False, quote_style="never", line_terminator="\n"
+                )
+                digest.update(buffer.getbuffer())  # checksummed as written: a large log is read once
+                fh.write(buffer.getbuffer())
+                buffer.seek(0)
+                buffer.truncate()
+                rows += part.len()
+        rec = self._record(rel, rows, title, digest=digest)
         self._write_json(
             f"{rel}-metadata.json",
             {

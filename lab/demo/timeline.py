@@ -120,6 +120,38 @@ def sample_seconds(rng: np.random.Generator, n: int, weights: np.ndarray, hours:
     return np.sort(sec)
 
 
+def day_counts(rng: np.random.Generator, n: int, weights: np.ndarray) -> np.ndarray:
+    """How many of ``n`` events fall on each day of the window (one multinomial draw: ``n`` is exact)."""
+    if n <= 0:
+        return np.zeros(len(weights), dtype=np.int64)
+    return rng.multinomial(n, weights / weights.sum())
+
+
+def seconds_on_days(
+    rng: np.random.Generator, per_day: np.ndarray, first_day: int, hours: np.ndarray
+) -> np.ndarray:
+    """Sorted event times for the days ``first_day, first_day + 1, …`` with ``per_day`` events each.
+
+    The building block of :func:`sample_seconds` for a part of the window (a month of a streamed log).
+    """
+    n = int(per_day.sum())
+    if n == 0:
+        return np.empty(0, dtype=np.int64)
+    day_s = np.repeat(
+        _DAYS[first_day : first_day + len(per_day)].astype("datetime64[s]").astype(np.int64), per_day
+    )
+    hour = rng.choice(24, size=n, p=hours / hours.sum())
+    return np.sort(day_s + hour * 3600 + rng.integers(0, 3600, size=n))
+
+
+def month_chunks() -> list[tuple[int, int]]:
+    """``(first day index, day after the last)`` of each calendar month of the window, in order."""
+    months = _DAYS.astype("datetime64[M]").astype(np.int64)
+    starts = np.flatnonzero(np.r_[True, months[1:] != months[:-1]])
+    ends = np.r_[starts[1:], len(_DAYS)]
+    return [(int(a), int(b)) for a, b in zip(starts, ends, strict=True)]
+
+
 def uniform_dates(rng: np.random.Generator, n: int, start: date | str, end: date | str) -> np.ndarray:
     """``n`` dates drawn uniformly between ``start`` and ``end`` (inclusive) as ``datetime64[D]``."""
     lo = np.datetime64(str(start), "D").astype(np.int64)

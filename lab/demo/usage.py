@@ -22,6 +22,7 @@ IP addresses are from the documentation ranges (RFC 5737) only.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 
 import numpy as np
 import polars as pl
@@ -134,12 +135,23 @@ def _browser_versions(t: np.ndarray) -> dict[str, pl.Series]:
 
 
 def _human_agents(rng: np.random.Generator, t: np.ndarray) -> pl.Series:
-    """A browser User-Agent per visit, with the browser versions of the visit's date (lagging 0–3)."""
-    ua = _pick(rng, HUMAN_USER_AGENTS, len(t))
+    """A browser User-Agent per visit, with the browser versions of the visit's date (lagging 0–3).
+
+    The strings are made once per (browser, day) that occurs and gathered: a month of a scale-1 log has
+    ~40,000 visits but a few hundred distinct agents.
+    """
+    p = np.array([w for _, w in HUMAN_USER_AGENTS], dtype=float)
+    template = rng.choice(len(p), size=len(t), p=p / p.sum())
     lagged = t - rng.integers(0, 100, len(t)) * timeline.DAY
-    for key, version in _browser_versions(lagged).items():
-        ua = pl.select(ua.str.replace_all(key, version, literal=True)).to_series()
-    return ua
+    day = lagged // timeline.DAY
+    key = template.astype(np.int64) * (1 << 32) + (day - day.min() if len(day) else day)
+    uniq, inverse = np.unique(key, return_inverse=True)
+    first = np.zeros(len(uniq), dtype=np.int64)
+    first[inverse] = np.arange(len(key))  # any visit of each (browser, day): the strings are the same
+    ua = pl.Series([v for v, _ in HUMAN_USER_AGENTS], dtype=pl.String).gather(template[first])
+    for name, version in _browser_versions(day[first] * timeline.DAY).items():
+        ua = pl.select(ua.str.replace_all(name, version, literal=True)).to_series()
+    return ua.gather(inverse)
 
 
 def _ips(rng: np.random.Generator, n: int) -> pl.Series:
@@ -150,11 +162,10 @@ def _ips(rng: np.random.Generator, n: int) -> pl.Series:
 
 
 def _human_requests(
-    rng: np.random.Generator, cat: pl.DataFrame, n_sessions: int
+    rng: np.random.Generator, cat: pl.DataFrame, start: np.ndarray
 ) -> tuple[pl.DataFrame, dict]:
-    """The page requests of ``n_sessions`` visits (one row per request) and their counts."""
-    w = timeline.day_weights(rng, growth=0.22, weekend=0.55)
-    start = timeline.sample_seconds(rng, n_sessions, w, timeline.HOURS_OFFICE)
+    """The page requests of the visits starting at ``start`` (one row per request) and their counts."""
+    n_sessions = len(start)
     pages = np.minimum(rng.geometric(0.42, n_sessions), 25)
     sess = np.repeat(np.arange(n_sessions), pages)
     n = len(sess)
@@ -175,44 +186,42 @@ def _human_requests(
     in_visit = last_view >= np.repeat(first_idx, pages)
     ds = np.where((kind == DOWNLOAD) & in_visit, ds[np.maximum(last_view, 0)], ds)
 
-    ids = cat["portal_id"].to_numpy()
-    pid = pl.Series(np.where(ds >= 0, ids[np.maximum(ds, 0)], 0)).cast(pl.String)
     has_download = cat["_has_download"].to_numpy()[np.maximum(ds, 0)]
     u = rng.random(n)
     missing = (kind == DATASET) & (u < 0.008)  # an old bookmark or a mistyped id
-    pid = pl.select(
-        pl.when(pl.Series(missing))
-        .then(pl.Series(rng.integers(1, 999, n) + 100_000).cast(pl.String))
-        .otherwise(pid)
-    ).to_series()
+    wrong_id = rng.integers(1, 999, n)
     status = np.full(n, 200)
     status = np.where(np.isin(kind, [HOME, LISTING, DATASET]) & (u > 0.955), 304, status)
     status = np.where(missing | (kind == DOWNLOAD) & ~has_download, 404, status)
     status = np.where(rng.random(n) < 0.002, 500, status)
 
-    fmt = pl.Series(cat["_format"].to_numpy()[np.maximum(ds, 0)])
     n_pages = np.maximum(np.ceil(np.searchsorted(_issued_seconds(cat), t, side="right") / 20), 1)
-    listing_p = pl.Series(np.minimum(rng.geometric(0.35, n), n_pages).astype(np.int64)).cast(pl.String)
-    term = pl.Series(np.asarray(SEARCH_TERMS)[rng.integers(0, len(SEARCH_TERMS), n)])
-    k = pl.Series(kind)
-    path = pl.select(
-        pl.when(k == HOME)
-        .then(pl.lit("/"))
-        .when(k == LISTING)
-        .then("/dichvu?p=" + listing_p)
-        .when(k == DATASET)
-        .then("/dulieuchitiet/" + pid)
-        .when(k == DOWNLOAD)
-        .then("/dulieuchitiet/" + pid + "/download?format=" + fmt)
-        .when(k == SEARCH)
-        .then("/timkiem?q=" + term)
-        .otherwise(pl.lit("/dangky"))
-    ).to_series()
+    listing_p = np.minimum(rng.geometric(0.35, n), n_pages).astype(np.int64)
+    term = rng.integers(0, len(SEARCH_TERMS), n)
+    # every path is one of a few thousand: made once (the lookup table), then gathered by index
+    table, offsets = _path_table(cat, int(listing_p.max()) if n else 1)
+    dsi = np.maximum(ds, 0)
+    index = np.select(
+        [kind == HOME, kind == LISTING, missing, kind == DATASET, kind == DOWNLOAD, kind == SEARCH],
+        [
+            offsets["home"],
+            offsets["listing"] + listing_p - 1,
+            offsets["missing"] + wrong_id - 1,
+            offsets["dataset"] + dsi,
+            offsets["download"] + dsi,
+            offsets["search"] + term,
+        ],
+        offsets["signup"],
+    )
+    path = table.gather(index)
 
     s_ip, s_ua = _ips(rng, n_sessions), _human_agents(rng, start)
-    landing = _pick(rng, REFERRERS_LANDING, n)
-    prev = path.shift(1)  # the previous request of the same visit, except on a visit's first row
-    referer = pl.select(pl.when(pl.Series(first)).then(landing).otherwise(PORTAL_HOST + prev)).to_series()
+    p_land = np.array([w for _, w in REFERRERS_LANDING], dtype=float)
+    landing = rng.choice(len(p_land), size=n, p=p_land / p_land.sum())
+    # the previous request of the same visit, except on a visit's first row: the landing referrer
+    referers = pl.concat([PORTAL_HOST + table, pl.Series([v for v, _ in REFERRERS_LANDING], dtype=pl.String)])
+    prev = np.r_[0, index[:-1]] if n else index
+    referer = referers.gather(np.where(first, table.len() + landing, prev))
     size = np.where(kind == DOWNLOAD, rng.lognormal(11.5, 1.2, n), rng.lognormal(10.1, 0.4, n))
     size = np.where(status == 304, 0, np.where(status == 404, 1_187, np.where(status == 500, 612, size)))
     http2 = (t >= timeline.to_seconds("2020-03-01")) & (rng.random(n) < 0.6)
@@ -238,6 +247,27 @@ def _human_requests(
         "ajax_and_form_posts": extras.height,
     }
     return pl.concat([requests.drop("kind"), extras]), stats
+
+
+def _path_table(cat: pl.DataFrame, listing_pages: int) -> tuple[pl.Series, dict[str, int]]:
+    """Every path a visitor asks for, and where each kind starts in it: the home page, the sign-up
+    page, listing pages 1…``listing_pages``, wrong ids (100001–100998), dataset pages and downloads
+    (in catalog order), searches (one per term)."""
+    pid = cat["portal_id"].cast(pl.String)
+    parts = {
+        "home": pl.Series(["/"]),
+        "signup": pl.Series(["/dangky"]),
+        "listing": "/dichvu?p=" + pl.Series(np.arange(1, listing_pages + 1)).cast(pl.String),
+        "missing": "/dulieuchitiet/" + pl.Series(np.arange(100_001, 100_999)).cast(pl.String),
+        "dataset": "/dulieuchitiet/" + pid,
+        "download": "/dulieuchitiet/" + pid + "/download?format=" + cat["_format"],
+        "search": "/timkiem?q=" + pl.Series(SEARCH_TERMS, dtype=pl.String),
+    }
+    offsets, at = {}, 0
+    for name, values in parts.items():
+        offsets[name] = at
+        at += values.len()
+    return pl.concat([v.cast(pl.String) for v in parts.values()]), offsets
 
 
 def _ajax_and_forms(rng: np.random.Generator, req: pl.DataFrame) -> pl.DataFrame:
@@ -268,10 +298,10 @@ def _ajax_and_forms(rng: np.random.Generator, req: pl.DataFrame) -> pl.DataFrame
     ).with_columns(t=pl.min_horizontal("t", pl.lit(timeline.WINDOW_END_S)))
 
 
-def _bot_requests(rng: np.random.Generator, cat: pl.DataFrame, n: int) -> pl.DataFrame:
-    """Crawler and script requests: dataset pages, listings, robots.txt, sitemaps, vulnerability probes."""
-    w = timeline.day_weights(rng, growth=0.5, weekend=1.0, tet=1.0)
-    t = timeline.sample_seconds(rng, n, w, np.ones(24))
+def _bot_requests(rng: np.random.Generator, cat: pl.DataFrame, t: np.ndarray) -> pl.DataFrame:
+    """Crawler and script requests at times ``t``: dataset pages, listings, robots.txt, sitemaps,
+    vulnerability probes."""
+    n = len(t)
     ua = _pick(rng, BOT_USER_AGENTS, n)
     script = ua.str.starts_with("python") | ua.str.starts_with("curl")
     ds = _available(rng, t, _issued_seconds(cat), np.ones(cat.height))
@@ -317,10 +347,14 @@ def _bot_requests(rng: np.random.Generator, cat: pl.DataFrame, n: int) -> pl.Dat
     )
 
 
-def _monitor_requests(scale: float) -> pl.DataFrame:
-    """An uptime monitor: ``HEAD /`` every ``MONITOR_EVERY_S / scale`` seconds from 2019."""
+def _monitor_requests(scale: float, lo: int, hi: int) -> pl.DataFrame:
+    """An uptime monitor: ``HEAD /`` every ``MONITOR_EVERY_S / scale`` seconds from 2019 (those in
+    ``[lo, hi)``)."""
     step = max(1, round(MONITOR_EVERY_S / scale))
-    t = np.arange(timeline.to_seconds(MONITOR_FROM), timeline.WINDOW_END_S + 1, step, dtype=np.int64)
+    first = timeline.to_seconds(MONITOR_FROM)
+    lo = max(lo, first)
+    lo = first + -(-(lo - first) // step) * step  # the first tick at or after lo
+    t = np.arange(lo, min(hi, timeline.WINDOW_END_S + 1), step, dtype=np.int64)
     n = len(t)
     return pl.DataFrame(
         {
@@ -337,25 +371,63 @@ def _monitor_requests(scale: float) -> pl.DataFrame:
     )
 
 
-def web_log(rng: np.random.Generator, cat: pl.DataFrame, scale: float) -> tuple[pl.Series, dict[str, int]]:
-    """The access log lines (combined format, time order) and what they hold.
+def web_log(
+    rng: np.random.Generator, cat: pl.DataFrame, scale: float, stats: dict[str, int]
+) -> Iterator[pl.Series]:
+    """The access log lines (combined format, time order), month by month: a streamed log.
 
-    Returns
-    -------
-    tuple
-        The lines, and counts: ``visits``, ``page_views``, ``downloads``, ``ajax_and_form_posts``,
-        ``bot_lines``, ``monitor_lines``, ``log_lines``.
+    Visits and crawler requests are spread over the days once (exact totals); each month's are then
+    drawn, merged with the requests of visits that began in the month before and ran past midnight,
+    sorted and formatted. ``stats`` is filled as the months go: ``visits``, ``page_views``,
+    ``downloads``, ``ajax_and_form_posts``, ``bot_lines``, ``monitor_lines``, ``log_lines``.
     """
-    human, stats = _human_requests(rng, cat, round(VISITS_AT_SCALE_1 * scale))
-    bots = _bot_requests(rng, cat, round(BOT_LINES_AT_SCALE_1 * scale))
-    monitor = _monitor_requests(scale)
-    allreq = pl.concat([human, bots, monitor])
-    allreq = allreq.with_row_index("seq").sort("t", "seq")
-    lines = allreq.select(
+    human_days = timeline.day_counts(
+        rng, round(VISITS_AT_SCALE_1 * scale), timeline.day_weights(rng, growth=0.22, weekend=0.55)
+    )
+    bot_days = timeline.day_counts(
+        rng,
+        round(BOT_LINES_AT_SCALE_1 * scale),
+        timeline.day_weights(rng, growth=0.5, weekend=1.0, tet=1.0),
+    )
+    for key in ("visits", "page_views", "downloads", "ajax_and_form_posts", "bot_lines", "monitor_lines"):
+        stats[key] = 0
+    stats["log_lines"] = 0
+    day_s = timeline.days().astype("datetime64[s]").astype(np.int64)
+    carry: pl.DataFrame | None = None
+    for a, b in timeline.month_chunks():
+        lo = int(day_s[a])
+        hi = int(day_s[b]) if b < len(day_s) else timeline.WINDOW_END_S + 1
+        parts = [] if carry is None else [carry]
+        start = timeline.seconds_on_days(rng, human_days[a:b], a, timeline.HOURS_OFFICE)
+        if len(start):
+            human, counts = _human_requests(rng, cat, start)
+            parts.append(human)
+            for key, value in counts.items():
+                stats[key] += value
+        bot_t = timeline.seconds_on_days(rng, bot_days[a:b], a, np.ones(24))
+        if len(bot_t):
+            parts.append(_bot_requests(rng, cat, bot_t))
+            stats["bot_lines"] += len(bot_t)
+        monitor = _monitor_requests(scale, lo, hi)
+        parts.append(monitor)
+        stats["monitor_lines"] += monitor.height
+        month = pl.concat(parts).with_row_index("seq").sort("t", "seq").drop("seq")
+        carry = month.filter(pl.col("t") >= hi)
+        month = month.filter(pl.col("t") < hi)
+        stats["log_lines"] += month.height
+        yield _combined_lines(month)
+    if carry is not None and carry.height:  # nothing runs past the window's end (times are clipped)
+        stats["log_lines"] += carry.height
+        yield _combined_lines(carry)
+
+
+def _combined_lines(req: pl.DataFrame) -> pl.Series:
+    """Requests as combined-log-format lines."""
+    return req.select(
         pl.concat_str(
             "ip",
             pl.lit(" - - ["),
-            timeline.clf_seconds(allreq["t"]),
+            timeline.clf_seconds(req["t"]),
             pl.lit('] "'),
             "method",
             pl.lit(" "),
@@ -373,8 +445,6 @@ def web_log(rng: np.random.Generator, cat: pl.DataFrame, scale: float) -> tuple[
             pl.lit('"'),
         )
     ).to_series()
-    stats |= {"bot_lines": bots.height, "monitor_lines": monitor.height, "log_lines": lines.len()}
-    return lines, stats
 
 
 # ----------------------------------------------------------------------------------------------- API
@@ -590,10 +660,10 @@ def write_signups(ctx: Context) -> None:
 
 def write_web_log(ctx: Context) -> None:
     """Step: ``logs/web/access.log``."""
-    lines, stats = web_log(ctx.rng("web"), ctx.shared["catalog"], ctx.scale)
+    stats: dict[str, int] = {}
     ctx.write_lines(
         "logs/web/access.log",
-        lines,
+        web_log(ctx.rng("web"), ctx.shared["catalog"], ctx.scale, stats),
         title="Portal web access log (combined format)",
         description="Nginx/Apache combined log format, local time (+0700); people, crawlers, an "
         "uptime monitor; IPs from the RFC 5737 documentation ranges.",

@@ -66,6 +66,7 @@ def cmd_score(args: argparse.Namespace) -> int:
     table = scores.datasets.select(
         "id",
         "mqa_points",
+        "mqa_max_points",
         "mqa_band",
         "udata_score",
         "stars",
@@ -77,7 +78,8 @@ def cmd_score(args: argparse.Namespace) -> int:
     for row in table.iter_rows(named=True):
         content = "—" if row["content_score"] is None else f"{row['content_score']:.3f}"
         print(
-            f"{row['id']:<{width}}  MQA {row['mqa_points']:6.1f} {row['mqa_band']:<10}  "
+            f"{row['id']:<{width}}  MQA {row['mqa_points']:6.1f}/{row['mqa_max_points']:.0f} "
+            f"{row['mqa_band']:<10}  "
             f"udata {row['udata_score']:.2f}  {row['stars']}★  {row['freshness']:<13}  content {content}  "
             f"{row['reasons']}"
         )
@@ -85,6 +87,11 @@ def cmd_score(args: argparse.Namespace) -> int:
     print(
         f"catalogue: MQA {cat['mqa_points']:.2f} of {cat['max_points']:.0f} ({cat['mqa_band']}), "
         f"{cat['datasets']} datasets"
+        + (
+            f"; {cat['links_unknown']} links not checked (unknown: left out of the score)"
+            if cat["links_unknown"]
+            else ""
+        )
     )
     return 0
 

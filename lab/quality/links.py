@@ -10,8 +10,14 @@ unchanged  as ``ok``, with the fingerprint (ETag, Last-Modified, size, first byt
 broken     ``reason`` says why: ``invalid URL`` (not an http(s)/file URL, no host), ``request failed``
            (no connection, timeout, redirect loop, HTTP 4xx/5xx) or ``download error`` (an HTML page
            where data was expected, an empty or cut answer, a missing local file)
-unsure     the server asked to come back later (429, 503) or the check itself failed
+unsure     could not check: the server asked to come back later (429, 503), the host name did not
+           resolve while no other host answered either (offline, or DNS failing), or the check itself
+           failed. The scores treat it as unknown, never as broken (:mod:`lab.quality.mqa`)
 ========== ============================================================================================
+
+A host name that does not resolve is ``broken`` ("the host name does not exist") only when another host
+answered in the same run, which proves the network and DNS work; otherwise it is ``unsure``: an offline
+machine cannot tell a dead domain from its own missing network.
 
 How a URL is checked: ``HEAD`` first (cheap; redirects followed), then a ranged ``GET`` of the first
 :data:`SNIFF_BYTES` bytes (many servers refuse ``HEAD``; and the first bytes tell an HTML login or error
@@ -31,10 +37,12 @@ last success and the failure count (reset by a success), and the last :data:`HIS
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import json
 import logging
 import os
+import socket
 import threading
 import time
 from collections.abc import Iterable, Iterator
@@ -86,6 +94,9 @@ HOST_DELAY: float = 0.5
 HISTORY_KEEP: int = 20
 HISTORY_NAME = "link-checks.json"
 _BUSY = frozenset({429, 503})
+#: The message of a host name that did not resolve (unsure until another host answers in the same run).
+NO_DNS = "could not check: the host name did not resolve (offline, or DNS failing)"
+NO_SUCH_HOST = "the host name does not exist (other hosts answered in the same run)"
 
 LINK_SCHEMA: dict[str, pl.DataType] = {
     "url": pl.String(),
@@ -194,7 +205,29 @@ def _from_response(resp: requests.Response, head: bytes, expect: str | None) -> 
     )
 
 
+def _offline_cause(exc: BaseException) -> str | None:
+    """:data:`NO_DNS` for a host name that did not resolve, a message for an unreachable network, else
+    None (walks the exception's causes: requests wraps urllib3's, which wraps the socket's)."""
+    seen: BaseException | None = exc
+    for _ in range(8):
+        if seen is None:
+            return None
+        if isinstance(seen, socket.gaierror) or type(seen).__name__ == "NameResolutionError":
+            return NO_DNS
+        if isinstance(seen, OSError) and seen.errno in (errno.ENETUNREACH, errno.EHOSTUNREACH):
+            return "could not check: the network is unreachable (offline)"
+        nxt = seen.__cause__ or seen.__context__
+        if nxt is None and seen.args and isinstance(seen.args[0], BaseException):
+            nxt = seen.args[0]
+        nxt = nxt or getattr(seen, "reason", None)
+        seen = nxt if isinstance(nxt, BaseException) else None
+    return None
+
+
 def _request_error(exc: requests.RequestException, timeout: tuple[float, float]) -> _Outcome:
+    cause = _offline_cause(exc) if isinstance(exc, requests.exceptions.ConnectionError) else None
+    if cause is not None:  # offline or DNS down: unknown, not "does not answer"
+        return _Outcome("unsure", message=cause)
     if isinstance(exc, requests.exceptions.TooManyRedirects):
         return _Outcome(
             "broken", "request failed", message=f"redirect loop (more than {MAX_REDIRECTS} redirects)"
@@ -508,6 +541,11 @@ def check_links(
             results[result.url] = result
             bar.update()
         bar.close()
+    if any(r.http_status is not None for u in todo if (r := results[u])):  # the network works here
+        for url in todo:
+            if results[url].status == "unsure" and results[url].message == NO_DNS:
+                outcome = _Outcome("broken", "request failed", message=NO_SUCH_HOST)
+                results[url] = _merge(url, outcome, previous.get(url), results[url].checked_at or "")
     fresh = [results[u] for u in todo]
     if fresh:
         record_results(fresh, path)

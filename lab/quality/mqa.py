@@ -10,8 +10,13 @@ else bad (:func:`band`). The indicators and weights are data: ``lab/vocab/qualit
 How each indicator reads the normalised metadata (:mod:`lab.quality.metadata`):
 
 * keywords, themes: at least one; spatial: a spatial coverage; temporal: a start or an end;
-* access URL / download URL answer: the link check status of the URL is ``ok`` or ``unchanged``
-  (a URL never checked does not pass: "not checked" is the reason); download URL: present;
+* access URL / download URL answer: the link check status of the URL is ``ok`` or ``unchanged``; a
+  missing URL fails (as MQA scores any missing property); a URL present but not checked, or that could
+  not be checked (``unsure``: offline, DNS failing, server busy), is **unknown**: left out of the
+  indicator's population. When none of a dataset's (or the catalogue's) URLs is known, the indicator is
+  unknown (null) and its weight leaves the maximum: the score is then "points of ``max_points``", the
+  band judged on the share (points / max × 405). One rule for every score: the udata criterion and the
+  stars do the same (:mod:`lab.quality.udata`, :mod:`lab.quality.stars`); download URL: present;
 * format: present; media type: present; from vocabulary: the format is in the EU File type table or the
   media type is a known one (:func:`lab.quality.vocab.format_table`); non-proprietary and machine-readable:
   the European Data Portal's lists;
@@ -40,6 +45,7 @@ from lab.quality.vocab import Indicator, format_table, indicators, licence_table
 
 __all__ = [
     "INTEROPERABILITY",
+    "LINK_INDICATORS",
     "band",
     "band_expr",
     "catalogue_indicators",
@@ -47,6 +53,8 @@ __all__ = [
     "dataset_indicators",
     "distribution_checks",
     "points",
+    "scaled",
+    "totals",
 ]
 
 INTEROPERABILITY = (
@@ -56,6 +64,24 @@ INTEROPERABILITY = (
     "non_proprietary",
     "machine_readable",
 )
+
+#: The indicators a link check decides: unknown (null) when no URL of theirs was checked.
+LINK_INDICATORS = ("access_url_ok", "download_url_ok")
+#: Link statuses that are known answers (``unsure`` and never checked are unknown).
+KNOWN_STATUSES = ("ok", "unchanged", "broken")
+
+
+def _link_ok(url: str, status: str) -> pl.Expr:
+    """True (answers), False (missing URL or broken) or null (present but unknown)."""
+    return (
+        pl.when(~_present(pl.col(url)))
+        .then(False)
+        .when(pl.col(status).is_in(["ok", "unchanged"]).fill_null(False))
+        .then(True)
+        .when((pl.col(status) == "broken").fill_null(False))
+        .then(False)
+        .otherwise(None)
+    )
 
 
 def points(count: int, population: int, weight: float) -> float:
@@ -88,7 +114,8 @@ def distribution_checks(meta: Metadata, links: pl.DataFrame | None = None) -> pl
     """One row per distribution: the distribution-level and interoperability indicators as booleans.
 
     Also ``access_status``/``download_status`` (the link statuses, null when not checked) and
-    ``interop_points`` (the points the interoperability indicators give it).
+    ``interop_points`` (the points the interoperability indicators give it). ``access_url_ok`` and
+    ``download_url_ok`` are null when the URL is there but its link is unknown (not checked, ``unsure``).
     """
     formats = format_table().select(
         pl.col("format").alias("_fmt"),
@@ -111,12 +138,11 @@ def distribution_checks(meta: Metadata, links: pl.DataFrame | None = None) -> pl
             status.rename({"status": "download_status"}), left_on="download_url", right_on="url", how="left"
         )
     )
-    ok = ["ok", "unchanged"]
     weights = {i.id: i.weight for i in indicators()}
     d = d.with_columns(
-        access_url_ok=pl.col("access_status").is_in(ok).fill_null(False),
+        access_url_ok=_link_ok("access_url", "access_status"),
         download_url_present=_present(pl.col("download_url")),
-        download_url_ok=pl.col("download_status").is_in(ok).fill_null(False),
+        download_url_ok=_link_ok("download_url", "download_status"),
         format_present=_present(pl.col("format")),
         media_type_present=_present(pl.col("media_type")),
         format_vocabulary=(
@@ -171,8 +197,10 @@ def _dataset_level(meta: Metadata, dists: pl.DataFrame) -> pl.DataFrame:
 def dataset_indicators(meta: Metadata, links: pl.DataFrame | None = None) -> pl.DataFrame:
     """One row per dataset: each indicator's share passing (0–1) and the dataset's MQA points and band.
 
-    Columns: ``id``, one Float64 column per indicator id (the dataset's share), ``n_distributions``,
-    ``dcat_ap_gaps`` (what DCAT-AP misses), ``mqa_points`` and ``mqa_band``.
+    Columns: ``id``, one Float64 column per indicator id (the dataset's share; null when unknown: the
+    link indicators of a dataset none of whose URLs was checked), ``n_distributions``, ``dcat_ap_gaps``
+    (what DCAT-AP misses), ``mqa_points`` (of the known indicators), ``mqa_max_points`` (405 less the
+    weights of the unknown ones) and ``mqa_band`` (of the share, points / max × 405).
     """
     dists = distribution_checks(meta, links)
     inds = indicators()
@@ -191,35 +219,53 @@ def dataset_indicators(meta: Metadata, links: pl.DataFrame | None = None) -> pl.
         ds_level.join(shares, left_on="id", right_on="dataset_id", how="left")
         .join(best, left_on="id", right_on="dataset_id", how="left")
         .with_columns(
-            *[pl.col(i.id).cast(pl.Float64).fill_null(0.0) for i in inds],
+            *[
+                pl.when(pl.col("n_distributions").is_null() | pl.lit(i.id not in LINK_INDICATORS))
+                .then(pl.col(i.id).cast(pl.Float64).fill_null(0.0))
+                .otherwise(pl.col(i.id).cast(pl.Float64))
+                .alias(i.id)
+                for i in inds
+            ],
             pl.col("n_distributions").fill_null(0).cast(pl.Int32),
         )
     )
     total = pl.sum_horizontal(pl.col(i.id) * i.weight for i in inds).round(2)
+    unknown = pl.sum_horizontal(pl.when(pl.col(i.id).is_null()).then(i.weight).otherwise(0.0) for i in inds)
     return out.select(
         "id",
         *[i.id for i in inds],
         "n_distributions",
         "dcat_ap_gaps",
         mqa_points=total,
-    ).with_columns(mqa_band=band_expr(pl.col("mqa_points")))
+        mqa_max_points=(mqa_max_points() - unknown).cast(pl.Float64),
+    ).with_columns(mqa_band=band_expr(scaled(pl.col("mqa_points"), pl.col("mqa_max_points"))))
+
+
+def scaled(points_: pl.Expr, max_points: pl.Expr) -> pl.Expr:
+    """Points of a maximum brought to the 405 scale (the bands' scale): ``points / max × 405``."""
+    return pl.when(max_points > 0).then(points_ / max_points * mqa_max_points()).otherwise(0.0)
 
 
 def catalogue_indicators(meta: Metadata, links: pl.DataFrame | None = None) -> pl.DataFrame:
     """The catalogue's MQA table, one row per indicator (as the ckan-mqa summary shows it).
 
     Columns: ``dimension``, ``indicator``, ``property``, ``level``, ``count`` (passing), ``population``
-    (datasets, or distributions for distribution-level indicators), ``share``, ``points`` (rounded to 2
-    decimals), ``weight`` and ``exact`` (the points unrounded, which the catalogue total sums).
+    (datasets, or distributions for distribution-level indicators; for the link indicators the
+    distributions whose link is known), ``unknown`` (distributions whose link is unknown), ``share``,
+    ``points`` (rounded to 2 decimals), ``weight`` and ``exact`` (the points unrounded, which the
+    catalogue total sums). An indicator with no known link has null share, points and exact.
     """
     dists = distribution_checks(meta, links)
     per_dataset = dataset_indicators(meta, links)
     rows = []
     for ind in indicators():
+        unknown = 0
         if ind.level == "distribution":
-            count, population = int(dists[ind.id].sum()), dists.height
+            col = dists[ind.id]
+            count, population, unknown = int(col.sum()), col.len() - col.null_count(), col.null_count()
         else:  # dataset and best-distribution indicators: one 0/1 per dataset
             count, population = int(per_dataset[ind.id].sum()), per_dataset.height
+        known = not (unknown and not population)
         rows.append(
             {
                 "dimension": ind.dimension,
@@ -228,20 +274,32 @@ def catalogue_indicators(meta: Metadata, links: pl.DataFrame | None = None) -> p
                 "level": ind.level,
                 "count": count,
                 "population": population,
-                "share": round(count / population, 4) if population else 0.0,
-                "points": points(count, population, ind.weight),
+                "unknown": unknown,
+                "share": (round(count / population, 4) if population else 0.0) if known else None,
+                "points": points(count, population, ind.weight) if known else None,
                 "weight": ind.weight,
-                "exact": ind.weight * count / population if population else 0.0,
+                "exact": (ind.weight * count / population if population else 0.0) if known else None,
             }
         )
-    return pl.DataFrame(rows)
+    return pl.DataFrame(
+        rows,
+        schema_overrides={"share": pl.Float64, "points": pl.Float64, "exact": pl.Float64},
+    )
 
 
 def catalogue_score(meta: Metadata, links: pl.DataFrame | None = None) -> dict[str, object]:
-    """The catalogue's MQA points (sum of the indicator points, out of 405) and band."""
-    table = catalogue_indicators(meta, links)
-    total = round(float(table["exact"].sum()), 2)
-    return {"mqa_points": total, "mqa_band": band(total), "max_points": mqa_max_points()}
+    """The catalogue's MQA points (sum of the known indicators' points), ``max_points`` (405 less the
+    weights of the unknown indicators) and band (of the share, on the 405 scale)."""
+    return totals(catalogue_indicators(meta, links))
+
+
+def totals(table: pl.DataFrame) -> dict[str, object]:
+    """``mqa_points``, ``mqa_band`` and ``max_points`` of a :func:`catalogue_indicators` table."""
+    known = table.filter(pl.col("exact").is_not_null())
+    total = round(float(known["exact"].sum()), 2)
+    max_points = float(known["weight"].sum())
+    share = total / max_points * mqa_max_points() if max_points else 0.0
+    return {"mqa_points": total, "mqa_band": band(share), "max_points": max_points}
 
 
 def indicator(name: str) -> Indicator:

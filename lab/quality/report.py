@@ -113,16 +113,19 @@ def headline(r: QualityReport) -> Html:
     """The catalogue's MQA points and band, mean udata score and stars, as of the report's day."""
     cat, lang = r.scores.catalogue, r.lang
     band = t(f"quality_band_{cat['mqa_band']}", lang)
+    score = f"{format_number(cat['mqa_points'], lang)} / {format_number(cat['max_points'], lang)} · {band}"
     rows = [
-        (t("quality_catalogue_score", lang), f"{format_number(cat['mqa_points'], lang)} / 405 · {band}"),
+        (t("quality_catalogue_score", lang), score),
         (t("quality_col_udata", lang), format_number(round(cat["udata_score"] * 100, 1), lang) + " %"),
         (t("quality_col_stars", lang), format_number(round(cat["stars"], 1), lang) + " ★"),
         (t("datasets", lang), format_number(cat["datasets"], lang)),
+        (t("quality_links_unknown", lang), format_number(cat["links_unknown"], lang)),
         (t("quality_as_of", lang), r.as_of.isoformat()),
     ]
     body = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>" for k, v in rows)
     note = f"<p class='synthetic'>{html.escape(_note(r))}</p>" if r.synthetic else ""
-    return Html(f"{note}<table class='lab-table'>{body}</table>")
+    unknown = f"<p>{html.escape(t('quality_unknown_note', lang))}</p>" if cat["links_unknown"] else ""
+    return Html(f"{note}<table class='lab-table'>{body}</table>{unknown}")
 
 
 def indicator_chart(r: QualityReport) -> Svg:
@@ -175,7 +178,11 @@ def scorecard_html(r: QualityReport, *, top: int = 25) -> Html:
             "id",
             "title",
             "publisher",
-            pl.col("mqa_points").round(1),
+            pl.concat_str(
+                pl.col("mqa_points").round(1).cast(pl.String),
+                pl.col("mqa_max_points").round(0).cast(pl.Int32).cast(pl.String),
+                separator=" / ",
+            ),
             pl.col("mqa_band").replace_strict(
                 {b: t(f"quality_band_{b}", lang) for b in ("excellent", "good", "sufficient", "bad")}
             ),
@@ -194,13 +201,17 @@ def scorecard_html(r: QualityReport, *, top: int = 25) -> Html:
 def agency_html(r: QualityReport, *, min_count: int = 1) -> Html:
     """The agency league table (agencies with at least ``min_count`` datasets)."""
     lang = r.lang
-    league = agency_table(r.scores.datasets, min_count=min_count).with_columns(
-        pl.col("mqa_band").replace_strict(
-            {b: t(f"quality_band_{b}", lang) for b in ("excellent", "good", "sufficient", "bad")}
-        ),
-        (pl.col("udata_score") * 100).round(1),
-        (pl.col("on_time") * 100).round(1),
-        (pl.col("quality") * 100).round(1),
+    league = (
+        agency_table(r.scores.datasets, min_count=min_count)
+        .drop("mqa_max_points")
+        .with_columns(
+            pl.col("mqa_band").replace_strict(
+                {b: t(f"quality_band_{b}", lang) for b in ("excellent", "good", "sufficient", "bad")}
+            ),
+            (pl.col("udata_score") * 100).round(1),
+            (pl.col("on_time") * 100).round(1),
+            (pl.col("quality") * 100).round(1),
+        )
     )
     keys = ["rank", "publisher", "datasets", "mqa", "band", "udata", "stars", "on_time", "quality"]
     words = f"{t('quality_min_count_note', lang)} {min_count} {t('datasets', lang).lower()}."

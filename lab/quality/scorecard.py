@@ -10,8 +10,13 @@ Reasons are a list per dataset, most points lost first, each ``{scheme, indicato
 (``scheme``: mqa, udata, stars, freshness, links, content); ``reason`` is in the language asked for
 (labels ``quality_*`` of ``lab/vocab/labels/quality.yaml``).
 
-The quality index (0–1) is the mean of the normalised scores a dataset has: MQA points / 405, the udata
-score, stars / 5 and, when the data could be checked, the content score.
+The quality index (0–1) is the mean of the normalised scores a dataset has: MQA points / the dataset's
+MQA maximum, the udata score, stars / 5 and, when the data could be checked, the content score.
+
+Unknown is not zero: a link not checked, or that could not be checked (``unsure``: offline, DNS failing),
+loses no points anywhere: the MQA link indicators leave the denominator (``mqa_max_points`` is 405 less
+their weights), the udata criterion leaves it (passed / 8), the stars' broken-link gate stays open; the
+reasons say "not checked: unknown, left out of the score" and ``links_unknown`` counts them.
 
 Quality × usage × reuse (:func:`quality_usage`, :func:`rank_correlations`): usage and reuse come as plain
 frames (``dataset_id, views, downloads, api_calls``; ``dataset_id, reuses``) from whatever counts them
@@ -34,10 +39,19 @@ from lab.quality import links as linkcheck
 from lab.quality.content import ContentReport, check_catalog
 from lab.quality.freshness import freshness
 from lab.quality.metadata import Metadata, from_catalog, from_listing
-from lab.quality.mqa import band, catalogue_indicators, dataset_indicators, distribution_checks
+from lab.quality.mqa import (
+    KNOWN_STATUSES,
+    LINK_INDICATORS,
+    band_expr,
+    catalogue_indicators,
+    dataset_indicators,
+    distribution_checks,
+    scaled,
+    totals,
+)
 from lab.quality.stars import dataset_stars
 from lab.quality.udata import CRITERIA, udata_criteria
-from lab.quality.vocab import indicators, mqa_max_points
+from lab.quality.vocab import indicators
 
 log = logging.getLogger(__name__)
 
@@ -96,6 +110,7 @@ class Scores:
                     "title": row["title"],
                     "publisher": row["publisher"],
                     "mqa_points": row["mqa_points"],
+                    "mqa_max_points": row["mqa_max_points"],
                     "mqa_band": row["mqa_band"],
                     "udata_score": row["udata_score"],
                     "stars": row["stars"],
@@ -111,6 +126,7 @@ class Scores:
                     "links": {
                         "checked": row["links_checked"],
                         "broken": row["links_broken"],
+                        "unknown": row["links_unknown"],
                         "broken_since": _iso(row["broken_since"]),
                     },
                     "quality": row["quality"],
@@ -141,15 +157,15 @@ def _reasons(lang: str) -> pl.Expr:
         share = pl.col(f"mqa_{ind.id}")
         lost = (ind.weight * (1 - share)).round(2)
         text: pl.Expr | str = t(f"quality_mqa_{ind.id}", lang)
-        if ind.id in ("access_url_ok", "download_url_ok"):
+        if ind.id in LINK_INDICATORS:
             kind = ind.id.removesuffix("_url_ok")
             text = (
                 pl.when(pl.col(f"{kind}_urls") == 0)
                 .then(pl.lit(t(f"quality_mqa_{kind}_url_none", lang)))
-                .when(pl.col(f"{kind}_unchecked") > 0)
-                .then(pl.lit(t(f"quality_mqa_{ind.id}_unchecked", lang)))
                 .otherwise(pl.lit(text))
             )
+            unknown = _reason("mqa", ind.id, None, t(f"quality_mqa_{ind.id}_unchecked", lang))
+            parts.append(pl.when(share.is_null()).then(unknown))
         if ind.id == "dcat_ap":
             gaps = pl.col("dcat_ap_gaps").list.eval(
                 pl.element().replace_strict(
@@ -171,6 +187,9 @@ def _reasons(lang: str) -> pl.Expr:
                 .otherwise(pl.lit(text))
             )
         parts.append(pl.when(~pl.col(f"udata_{crit}")).then(_reason("udata", crit, None, text)))
+        if crit == "resources_available":
+            unknown = _reason("udata", crit, None, t("quality_udata_resources_available_unknown", lang))
+            parts.append(pl.when(pl.col(f"udata_{crit}").is_null()).then(unknown))
     stars_text = pl.lit(t("quality_stars", lang) + " ") + pl.col("stars").cast(pl.String) + pl.lit("★: ")
     why = pl.col("stars_reason").replace_strict(
         {
@@ -234,8 +253,6 @@ def _link_summary(meta: Metadata, links: pl.DataFrame | None) -> pl.DataFrame:
     per_kind = checks.group_by("dataset_id").agg(
         access_urls=pl.col("access_url").is_not_null().sum().cast(pl.Int32),
         download_urls=pl.col("download_url").is_not_null().sum().cast(pl.Int32),
-        access_unchecked=(pl.col("access_url").is_not_null() & pl.col("access_status").is_null()).sum(),
-        download_unchecked=(pl.col("download_url").is_not_null() & pl.col("download_status").is_null()).sum(),
     )
     urls = (
         pl.concat(
@@ -252,6 +269,7 @@ def _link_summary(meta: Metadata, links: pl.DataFrame | None) -> pl.DataFrame:
     answering = pl.col("status").is_in(["ok", "unchanged"]).sum() / checked.sum()
     summary = urls.group_by("dataset_id").agg(
         links_checked=checked.sum().cast(pl.Int32),
+        links_unknown=(~pl.col("status").is_in(KNOWN_STATUSES).fill_null(False)).sum().cast(pl.Int32),
         links_broken=(pl.col("status") == "broken").sum().cast(pl.Int32),
         links_answering=pl.when(checked.any()).then(answering.round(4)),
         broken_since=pl.col("first_failure").filter(pl.col("status") == "broken").min(),
@@ -309,16 +327,15 @@ def score(
             pl.col(
                 "links_checked",
                 "links_broken",
+                "links_unknown",
                 "access_urls",
                 "download_urls",
-                "access_unchecked",
-                "download_unchecked",
             ).fill_null(0),
             pl.col("content_reasons").fill_null(pl.lit([], dtype=pl.List(REASON_TYPE))),
         )
     )
     normalised = [
-        pl.col("mqa_points") / mqa_max_points(),
+        pl.col("mqa_points") / pl.col("mqa_max_points"),
         pl.col("udata_score"),
         pl.col("stars").cast(pl.Float64) / 5,
         pl.col("content_score"),
@@ -331,6 +348,7 @@ def score(
         "title",
         "publisher",
         "mqa_points",
+        "mqa_max_points",
         "mqa_band",
         "udata_score",
         "stars",
@@ -341,6 +359,7 @@ def score(
         "days_late",
         "links_checked",
         "links_broken",
+        "links_unknown",
         "links_answering",
         "broken_since",
         "content_score",
@@ -352,11 +371,9 @@ def score(
         *[f"udata_{c}" for c in CRITERIA],
     )
     table = catalogue_indicators(meta, links)
-    total = round(float(table["exact"].sum()), 2)
     catalogue = {
-        "mqa_points": total,
-        "mqa_band": band(total),
-        "max_points": mqa_max_points(),
+        **totals(table),
+        "links_unknown": int(datasets["links_unknown"].sum()),
         "datasets": meta.datasets.height,
         "distributions": meta.distributions.height,
         "udata_score": _mean(datasets["udata_score"]),
@@ -439,7 +456,8 @@ def reasons_text(reasons: pl.Expr, *, limit: int | None = None) -> pl.Expr:
 def agency_table(scorecard: pl.DataFrame, *, min_count: int = 1, by: str = "publisher") -> pl.DataFrame:
     """The agency league table: per publisher, datasets and mean scores, ranked by mean quality.
 
-    Columns: ``rank``, ``publisher``, ``datasets``, ``mqa_points``, ``mqa_band`` (of the mean points),
+    Columns: ``rank``, ``publisher``, ``datasets``, ``mqa_points`` and ``mqa_max_points`` (means),
+    ``mqa_band`` (of the mean share),
     ``udata_score``, ``stars``, ``on_time`` (share of scheduled datasets updated on time), ``quality``.
     Agencies with fewer than ``min_count`` datasets are left out.
     """
@@ -449,6 +467,7 @@ def agency_table(scorecard: pl.DataFrame, *, min_count: int = 1, by: str = "publ
         .agg(
             datasets=pl.len(),
             mqa_points=pl.col("mqa_points").mean().round(2),
+            mqa_max_points=pl.col("mqa_max_points").mean().round(2),
             udata_score=pl.col("udata_score").mean().round(4),
             stars=pl.col("stars").cast(pl.Float64).mean().round(2),
             on_time=((pl.col("freshness") == "on_time").sum() / scheduled.sum()).round(4),
@@ -456,16 +475,23 @@ def agency_table(scorecard: pl.DataFrame, *, min_count: int = 1, by: str = "publ
         )
         .filter(pl.col("datasets") >= min_count)
     )
-    from lab.quality.mqa import band_expr
-
     return (
         table.with_columns(
-            mqa_band=band_expr(pl.col("mqa_points")),
+            mqa_band=band_expr(scaled(pl.col("mqa_points"), pl.col("mqa_max_points"))),
             rank=pl.col("quality").rank("min", descending=True).cast(pl.Int32),
         )
         .sort(["rank", by])
         .select(
-            "rank", by, "datasets", "mqa_points", "mqa_band", "udata_score", "stars", "on_time", "quality"
+            "rank",
+            by,
+            "datasets",
+            "mqa_points",
+            "mqa_max_points",
+            "mqa_band",
+            "udata_score",
+            "stars",
+            "on_time",
+            "quality",
         )
     )
 

@@ -11,8 +11,9 @@ The criteria (``lab/vocab/quality/udata.yaml``), as udata's ``Dataset.quality`` 
    ("never", udata's "punctual") frequencies always count as on time; no frequency never does;
 6. ``description``: the description is longer than 100 characters;
 7. ``open_format``: at least one resource has a format that is not closed (pdf, doc, docx, xls, xlsx);
-8. ``resources_available``: no resource's link is broken (a link never checked counts as available, as
-   in udata, where an unchecked resource's availability is "unknown");
+8. ``resources_available``: no resource's link is broken and at least one answered; when none of the
+   links is known (never checked, or ``unsure``: offline, DNS failing) the criterion is unknown (null)
+   and left out: the score is then passed / 8 (the one rule of :mod:`lab.quality.mqa`);
 9. ``documentation``: the resources are documented (the catalog declares the table's columns).
 
 Criteria 7–9 need resources: a dataset without distributions fails them.
@@ -35,7 +36,8 @@ CRITERIA: tuple[str, ...] = tuple(udata_rules()["criteria"])
 
 
 def udata_criteria(meta: Metadata, links: pl.DataFrame | None = None, *, as_of: date) -> pl.DataFrame:
-    """One row per dataset: the 9 criteria (booleans), ``udata_score`` (passed / 9) and
+    """One row per dataset: the 9 criteria (booleans; ``resources_available`` null when unknown),
+    ``udata_score`` (passed / known criteria) and
     ``description_length`` (to tell a missing description from a short one).
 
     Parameters
@@ -50,6 +52,7 @@ def udata_criteria(meta: Metadata, links: pl.DataFrame | None = None, *, as_of: 
     rules = udata_rules()
     closed = format_table().filter(pl.col("closed"))["format"].to_list()
     status = status_table(links).select("url", "status")
+    known = ["ok", "unchanged"]
     dists = (
         meta.distributions.join(
             status.rename({"status": "a"}), left_on="access_url", right_on="url", how="left"
@@ -62,6 +65,7 @@ def udata_criteria(meta: Metadata, links: pl.DataFrame | None = None, *, as_of: 
                 pl.col("format").is_not_null() & ~pl.col("format").str.to_uppercase().is_in(closed)
             ).any(),
             broken=((pl.col("a") == "broken") | (pl.col("d") == "broken")).fill_null(False).any(),
+            answered=(pl.col("a").is_in(known) | pl.col("d").is_in(known)).fill_null(False).any(),
         )
     )
     freq = pl.col("frequency")
@@ -79,9 +83,13 @@ def udata_criteria(meta: Metadata, links: pl.DataFrame | None = None, *, as_of: 
         update_on_time=exempt | (next_update.is_not_null() & ~late).fill_null(False),
         description=length > rules["description_min_chars"],
         open_format=has_dists & pl.col("open_format").fill_null(False),
-        resources_available=has_dists & ~pl.col("broken").fill_null(False),
+        resources_available=pl.when(~has_dists | pl.col("broken").fill_null(False))
+        .then(False)
+        .when(pl.col("answered").fill_null(False))
+        .then(True),
         documentation=has_dists & pl.col("documented").fill_null(False),
         description_length=length,
     )
-    score = pl.sum_horizontal(pl.col(c).cast(pl.Int32) for c in CRITERIA) / len(CRITERIA)
+    passed = pl.sum_horizontal(pl.col(c).cast(pl.Int32) for c in CRITERIA)
+    score = passed / pl.sum_horizontal(pl.col(c).is_not_null().cast(pl.Int32) for c in CRITERIA)
     return out.with_columns(udata_score=score.round(4))
