@@ -80,6 +80,30 @@ def test_datasets_reused_match_the_truth(data: dict[str, Any], demo: tuple[Path,
     assert launched["datasets_reused"].to_list() == [truth["distinct_datasets_reused"]]
 
 
+def test_products_use_datasets_of_their_own_theme(
+    data: dict[str, Any], demo: tuple[Path, dict[str, Any]]
+) -> None:
+    """Issue 20: no air-quality study built on the budget and fire-incident datasets: every dataset a
+    product names is of the product's theme (the catalog theme's udata topic is the product's topic)."""
+    from lab.demo.vocab import THEME_TO_TOPIC
+
+    catalog = pl.read_csv(demo[0] / "catalog/portal_datasets.csv", infer_schema=False)
+    topic_of = {
+        pid: THEME_TO_TOPIC.get(theme, "others")
+        for pid, theme in catalog.select("portal_id", "theme").iter_rows()
+    }
+    spam = set(_truth(demo)["spam_reuse_ids"])
+    rows = pl.read_csv(demo[0] / "reuse/registry.csv", infer_schema=False).filter(
+        ~pl.col("reuse_id").is_in(spam) & pl.col("datasets").is_not_null()
+    )
+    checked = 0
+    for reuse_id, topic, datasets in rows.select("reuse_id", "topic", "datasets").iter_rows():
+        for dataset in datasets.split(";"):
+            assert topic_of[dataset] == topic, (reuse_id, topic, dataset, topic_of[dataset])
+            checked += 1
+    assert checked >= rows.height > 80
+
+
 def _live_oracle(registry_csv: Path, known: frozenset[str], spam: set[str], day: date) -> int:
     """Distinct known datasets of non-spam reuses live on ``day``, by a plain reading of the CSV."""
     import csv

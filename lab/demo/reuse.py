@@ -87,7 +87,6 @@ KNOWN: tuple[dict, ...] = (
     {
         "title": "Ứng dụng tra cứu điểm tập kết rác tạm thời",
         "type": "application",
-        "topic": "environment_and_energy",
         "owner": "Sở Tài nguyên và Môi trường",
         "owner_kind": "agency",
         "anchors": ("waste_points",),
@@ -98,7 +97,6 @@ KNOWN: tuple[dict, ...] = (
     {
         "title": "Tra cứu giấy chứng nhận cơ sở đủ điều kiện an toàn thực phẩm",
         "type": "application",
-        "topic": "food_and_agriculture",
         "owner": "Ban Quản lý An toàn thực phẩm",
         "owner_kind": "agency",
         "anchors": ("food_safety",),
@@ -109,7 +107,6 @@ KNOWN: tuple[dict, ...] = (
     {
         "title": "Hệ thống quản lý, điều phối xe cấp cứu theo dữ liệu bệnh viện",
         "type": "application",
-        "topic": "health",
         "owner": "Trung tâm Cấp cứu 115 Đà Nẵng",
         "owner_kind": "agency",
         "anchors": ("hospitals",),
@@ -120,7 +117,6 @@ KNOWN: tuple[dict, ...] = (
     {
         "title": "Dịch vụ tra cứu cơ sở dữ liệu công chứng (có thu phí)",
         "type": "api",
-        "topic": "law_and_justice",
         "owner": "Sở Tư pháp",
         "owner_kind": "agency",
         "anchors": ("notary",),
@@ -175,22 +171,38 @@ def _pick_datasets(
     n_new: int,
     n_old: int,
 ) -> list[int]:
-    """Catalog row indices for one reuse: ``n_new`` never reused before (issued a month before launch,
-    public, the reuse's theme preferred), ``n_old`` already reused."""
+    """Catalog row indices for one reuse, all of the reuse's theme (an air-quality study is built on
+    environment datasets, never on the budget): ``n_new`` never reused before (issued a month before
+    launch, public), ``n_old`` already reused. Fewer when the theme has fewer."""
     issued = cat["issued"].to_numpy().astype("datetime64[D]")
     public = (cat["access_rights"] == "public").to_numpy()
+    mine = (cat["theme"] == theme).fill_null(False).to_numpy()
     pop = cat["_popularity"].to_numpy()
     fresh = np.ones(cat.height, dtype=bool)
     fresh[used] = False
-    ok = np.flatnonzero(fresh & public & (issued <= launched - 30))
+    ok = np.flatnonzero(fresh & public & mine & (issued <= launched - 30))
     chosen: list[int] = []
     if n_new and len(ok):
-        w = pop[ok] * np.where((cat["theme"] == theme).to_numpy()[ok], 6.0, 1.0)
+        w = pop[ok]
         chosen += rng.choice(ok, min(n_new, len(ok)), replace=False, p=w / w.sum()).tolist()
-    if n_old and used:
-        pool = np.asarray(sorted(set(used)))
+    pool = np.asarray(sorted(i for i in set(used) if mine[i]), dtype=np.int64)
+    if n_old and len(pool):
         chosen += rng.choice(pool, min(n_old, len(pool)), replace=False).tolist()
     return sorted(set(chosen))
+
+
+def _theme_with_data(cat: pl.DataFrame, theme: str, launched: np.datetime64, used: list[int]) -> str:
+    """``theme`` if it has a public dataset issued a month before ``launched`` (or one already reused),
+    else the theme with the most such datasets: a reuse is only of a theme the portal has data for."""
+    issued = cat["issued"].to_numpy().astype("datetime64[D]")
+    public = (cat["access_rights"] == "public").to_numpy()
+    ready = public & (issued <= launched - 30)
+    ready[used] = True
+    themes = cat["theme"].fill_null("").to_numpy()
+    if (ready & (themes == theme)).any():
+        return theme
+    names, counts = np.unique(themes[ready & (themes != "")], return_counts=True)
+    return str(names[np.argmax(counts)]) if len(names) else theme
 
 
 def registry(rng: np.random.Generator, cat: pl.DataFrame) -> tuple[pl.DataFrame, list[dict], dict]:
@@ -228,7 +240,8 @@ def registry(rng: np.random.Generator, cat: pl.DataFrame) -> tuple[pl.DataFrame,
             ds += _pick_datasets(rng, cat, theme, r["when"], used, 0, int(rng.integers(0, 2)))
             kind, rtype, owner = r["owner_kind"], r["type"], r["owner"]
         else:
-            theme, kind, rtype = str(themes[i]), str(kinds[i]), str(types[i])
+            kind, rtype = str(kinds[i]), str(types[i])
+            theme = _theme_with_data(cat, str(themes[i]), r["when"], used)
             owner = str(rng.choice(owners[kind]))
             target = round(float(np.interp(r["when"].astype(np.int64), knots_x, knots_y)))
             n_new = 0 if planned else max(0, target - len(set(used)))
@@ -249,7 +262,7 @@ def registry(rng: np.random.Generator, cat: pl.DataFrame) -> tuple[pl.DataFrame,
             {
                 "title": title,
                 "type": rtype,
-                "topic": r.get("topic") or THEME_TO_TOPIC.get(theme, "others"),
+                "topic": THEME_TO_TOPIC.get(theme, "others"),  # the theme of its datasets
                 "owner": owner,
                 "owner_kind": kind,
                 "rows": ds,
