@@ -44,7 +44,7 @@ def demo_report(demo_portal: Path):  # type: ignore[no-untyped-def]
 
 def test_demo_report_counts_every_point_valid_at_the_period_end(demo_report, demo_portal: Path) -> None:  # type: ignore[no-untyped-def]
     rep = demo_report
-    assert not rep.real_units and rep.synthetic and rep.population is None
+    assert not rep.real_units and rep.synthetic and rep.population is not None and rep.population_derived
     assert len(rep.units) == 94 and set(rep.layers) == set(LAYERS)
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("LAB_DEMO", str(demo_portal))
@@ -56,7 +56,32 @@ def test_demo_report_counts_every_point_valid_at_the_period_end(demo_report, dem
     totals = rep.indicators.group_by("layer").agg(pl.col("count").sum())
     for layer, total in totals.rows():
         assert total == len(rep.layers[layer]), layer  # demo points all lie in their approximate unit
-    assert rep.indicators["per_10k"].null_count() == rep.indicators.height  # no census without a mirror
+    # no census without a mirror: the demo units' derived population gives every inhabited unit a rate
+    per_10k = rep.indicators.filter(pl.col("unit_code") != "20333")["per_10k"]
+    assert per_10k.null_count() == 0 and (per_10k >= 0).all()
+    assert rep.indicators.filter(pl.col("unit_code") == "20333")["per_10k"].null_count() == len(LAYERS)
+
+
+def test_demo_units_carry_a_population_derived_from_the_published_census_totals(
+    demo_report, shared_data: Path
+) -> None:  # type: ignore[no-untyped-def]
+    """Issue 20: per-resident measures without a mirror; the demo's population is the 2019 census totals
+    of Đà Nẵng and Quảng Nam (urban, rural), as the real ward-level census sums them, shared equally."""
+    from lab.demo.places import CENSUS_2019
+
+    census = pl.read_csv(shared_data / "census2019/VN_Population_ward_danang_quangnam.csv")
+    sums = census.group_by("city").agg(pl.col("urban", "rural").fill_null(0).sum()).rows_by_key("city")
+    for (province, kind), total in CENSUS_2019.items():
+        key = province.replace(" ", "")
+        assert sums[key][0][0 if kind == "urban" else 1] == total, (province, kind)
+    rep = demo_report
+    assert rep.population["total"].sum() == 2_630_122 == sum(CENSUS_2019.values())
+    units = rep.units.set_index("ma_xa")
+    assert units.loc["20333", "population"] == 0  # Hoàng Sa: no resident population
+    assert bool(units["population_derived"].all())
+    en, vi = str(rep.heading("en")), str(rep.heading("vi"))
+    assert "derived, not a census count" in en and "số suy ra" in vi and "LAB_MIRROR" in en
+    assert "Derived population" in str(rep.unit_table("en"))
 
 
 def test_demo_report_coverage_and_gaps(demo_report) -> None:  # type: ignore[no-untyped-def]

@@ -59,6 +59,24 @@ N_HOSPITALS = 28
 N_HEALTH_CENTRES = 12
 N_FOOD = 1_500
 
+OLD_DANANG_LAST_CODE = 20332
+"""Units with codes up to this one were in Đà Nẵng before July 2025; the others (Hoàng Sa apart) in
+Quảng Nam."""
+CENSUS_2019: dict[tuple[str, str], int] = {
+    ("Đà Nẵng", "urban"): 988_561,
+    ("Đà Nẵng", "rural"): 145_749,
+    ("Quảng Nam", "urban"): 379_638,
+    ("Quảng Nam", "rural"): 1_116_174,
+}
+"""Published 2019 census counts (GSO, 1 April 2019): Đà Nẵng 1,134,310 and Quảng Nam 1,495,812 people,
+urban and rural (the ward-level census in ``../shared/data/census2019`` sums to these)."""
+POPULATION_NOTE = {
+    "vi": "Dân số suy ra, không phải số liệu điều tra của đơn vị: tổng điều tra 2019 của Đà Nẵng và Quảng "
+    "Nam (thành thị, nông thôn) chia đều cho các phường (thành thị) và xã (nông thôn) 2025 của mỗi tỉnh cũ",
+    "en": "Derived population, not a census count of the unit: the 2019 census totals of Đà Nẵng and Quảng "
+    "Nam (urban, rural) shared equally among each former province's 2025 phường (urban) and xã (rural)",
+}
+
 
 def load_wards() -> pl.DataFrame:
     """The 94 units of province 48 from the ``vietnamadminunits`` database, ordered by code.
@@ -158,9 +176,36 @@ def areas_km2(cells: np.ndarray) -> np.ndarray:
     return shapely.area(projected) / 1e6
 
 
+def derived_population(wards: pl.DataFrame) -> np.ndarray:
+    """Residents per unit derived from published totals (:data:`CENSUS_2019`): each former province's
+    urban count shared equally among its 2025 phường, its rural count among its xã; Hoàng Sa has none.
+
+    Equal shares, not areas: the 2025 mergers set units of comparable population. Integer shares by the
+    largest remainder, so the units sum exactly to 2,630,122. A derived figure (:data:`POPULATION_NOTE`),
+    labelled as such wherever it is shown; the real per-unit figures come from the census moved to the
+    2025 units (:func:`lab.geo.population_2025`, with the offline mirror).
+    """
+    codes = wards["ma_xa"].cast(pl.Int64).to_numpy()
+    loai = wards["loai"].to_numpy()
+    province = np.where(codes <= OLD_DANANG_LAST_CODE, "Đà Nẵng", "Quảng Nam")
+    kind = np.where(loai == "Phường", "urban", "rural")
+    out = np.zeros(len(codes), dtype=np.int64)
+    for (prov, k), total in CENSUS_2019.items():
+        idx = np.flatnonzero(
+            (province == prov) & (kind == k) & ~np.isin(wards["ma_xa"].to_numpy(), NO_POINTS)
+        )
+        if not len(idx):
+            continue
+        share = np.full(len(idx), total // len(idx), dtype=np.int64)
+        share[: total - int(share.sum())] += 1  # the remainder, one each to the first units by code
+        out[idx] = share
+    return out
+
+
 def wards_geojson(wards: pl.DataFrame, cells: np.ndarray) -> str:
     """The approximate ward polygons as a GeoJSON FeatureCollection (EPSG:4326, lon/lat order)."""
     approx = np.round(areas_km2(cells), 2)
+    population = derived_population(wards)
     features = []
     for i, row in enumerate(wards.iter_rows(named=True)):  # 94 wards
         props = {
@@ -169,6 +214,8 @@ def wards_geojson(wards: pl.DataFrame, cells: np.ndarray) -> str:
             "loai": row["loai"],
             "area_km2": row["area_km2"],
             "approx_area_km2": float(approx[i]),
+            "population": int(population[i]),
+            "population_derived": True,
             "center_lon": row["lon"],
             "center_lat": row["lat"],
             "approximate": True,
@@ -186,6 +233,7 @@ def wards_geojson(wards: pl.DataFrame, cells: np.ndarray) -> str:
         "note": {"vi": f"{APPROX_NOTE}. {SYNTHETIC_NOTE_VI}", "en": f"{APPROX_NOTE}. {SYNTHETIC_NOTE_EN}"},
         "source": "Voronoi cells around the centre points of vietnamadminunits 1.0.4 (admin_units, "
         "province 48), clipped to a simplified city outline",
+        "population_note": POPULATION_NOTE,
         "features": features,
     }
     return json.dumps(doc, ensure_ascii=False, separators=(",", ":")) + "\n"

@@ -105,6 +105,8 @@ class SpatialCoverage:
     radius_m: float
     min_count: int
     synthetic: bool
+    population_derived: bool = False
+    """True when ``population`` is the demo units' derived figure (no census here), not the census."""
 
     # ------------------------------------------------------------------------------------- words
     def heading(self, lang: str) -> Html:
@@ -116,6 +118,8 @@ class SpatialCoverage:
         notes.append(f"<p>{html.escape(t(key, lang))}</p>")
         if self.population is None:
             notes.append(f"<p>{html.escape(t('geo_population_unavailable', lang))}</p>")
+        elif self.population_derived:
+            notes.append(f"<p>{html.escape(t('geo_population_derived_note', lang))}</p>")
         as_of = t("geo_as_of", lang).format(date=self.end.isoformat())
         return Html(
             f"<h1>{html.escape(t('geo_spatial_coverage', lang))} · {html.escape(self.period)}</h1>"
@@ -162,7 +166,7 @@ class SpatialCoverage:
         headers = [
             t("geo_unit", lang),
             t("geo_area_km2", lang),
-            t("geo_population", lang),
+            t("geo_population_derived" if self.population_derived else "geo_population", lang),
             *[t(LAYERS[k][1], lang) for k in self.layers],
             t("geo_sensors_per_km2", lang),
             f"{t('geo_sensors', lang)} {t('geo_per_10k', lang)}",
@@ -199,7 +203,7 @@ class SpatialCoverage:
             t("geo_unit", lang),
             t("geo_distance_km", lang),
             t("geo_area_km2", lang),
-            t("geo_population", lang),
+            t("geo_population_derived" if self.population_derived else "geo_population", lang),
         ]
         return Html(f"<h3>{html.escape(title)} ({gaps.height})</h3>{table(frame, headers)}")
 
@@ -344,6 +348,14 @@ def spatial_coverage(
         population = population_2025(catalog=cat, mirror=mirror).table
     except LabError as exc:
         log.info("no population figures (%s)", exc)
+    derived = population is None and "population" in units.columns
+    if derived:  # the demo's units carry a population derived from published totals (labelled)
+        population = pl.DataFrame(
+            {
+                "ma_xa": units["ma_xa"].astype(str).tolist(),
+                "total": units["population"].astype(float).tolist(),
+            }
+        )
     results = {key: assign(gdf, units) for key, gdf in points.items()}
     ind = indicators(units, results, population=population)
     cov = coverage(units, points["sensors"], radius_m, population=population)
@@ -360,4 +372,5 @@ def spatial_coverage(
         radius_m=float(radius_m),
         min_count=int(min_count),
         synthetic=synthetic,
+        population_derived=derived,
     )
