@@ -28,12 +28,62 @@ class Svg:
         return self.markup
 
 
-def format_number(value: float, lang: str = "vi") -> str:
-    """A number as readers of ``lang`` write it: 1.234.567 and 12,5 (vi); 1,234,567 and 12.5 (en)."""
-    text = f"{int(value):,}" if float(value).is_integer() else f"{value:,.1f}"
-    if lang == "vi":
-        text = text.replace(",", " ").replace(".", ",").replace(" ", ".")
-    return text
+def _separators(lang: str) -> tuple[str, str]:
+    """(thousands, decimal point) of ``lang``: Vietnamese ``1.234,5``, English ``1,234.5``."""
+    return (".", ",") if lang == "vi" else (",", ".")
+
+
+def format_number(value: float, lang: str = "vi", decimals: int | None = None) -> str:
+    """A number as readers of ``lang`` write it: 1.234.567 and 12,5 (vi); 1,234,567 and 12.5 (en).
+
+    The one number formatter of the lab (reports, apps, charts, maps); :func:`number_expr` is the same
+    rule as a polars expression. ``decimals`` default: none for a whole number, else 1.
+
+    Examples
+    --------
+    >>> format_number(1234.5, "vi"), format_number(1234.5, "en"), format_number(276.384, "vi", 2)
+    ('1.234,5', '1,234.5', '276,38')
+    """
+    v = float(value)
+    if decimals is None:
+        decimals = 0 if v.is_integer() else 1
+    v = round(v, decimals)
+    text = f"{v if v != 0 else 0.0:,.{decimals}f}"
+    thousands, point = _separators(lang)
+    return text.replace(",", "\x00").replace(".", point).replace("\x00", thousands)
+
+
+def number_expr(expr: pl.Expr, lang: str, decimals: int = 0) -> pl.Expr:
+    """:func:`format_number` as a polars expression, with fixed ``decimals``; null stays null.
+
+    Examples
+    --------
+    >>> pl.select(a=number_expr(pl.lit(1234567.891), "vi", 1), b=number_expr(pl.lit(-1234.6), "en")).row(0)
+    ('1.234.567,9', '-1,235')
+    """
+    thousands, point = _separators(lang)
+    value = expr.cast(pl.Float64).round(decimals)
+    whole = value.abs().floor().cast(pl.Int64).cast(pl.String)
+    grouped = whole.str.reverse().str.replace_all(r"(\d{3})", "${1}" + thousands).str.reverse()
+    grouped = grouped.str.strip_prefix(thousands)
+    sign = pl.when(value < 0).then(pl.lit("-")).otherwise(pl.lit(""))
+    if decimals:
+        frac = ((value.abs() - value.abs().floor()) * 10**decimals).round(0).cast(pl.Int64).cast(pl.String)
+        return sign + grouped + pl.lit(point) + frac.str.zfill(decimals)
+    return sign + grouped
+
+
+PLAIN_COLUMNS = ("id", "year", "rank", "portal_id", "dataset_id", "reuse_id", "unit_code", "ma_xa")
+"""Integer columns :func:`table` never groups in thousands (identifiers and years, not quantities)."""
+
+
+def _decimals(column: pl.Series) -> int:
+    """The fewest decimals (at most 3) that show every value of a float column as it is."""
+    values = column.drop_nulls().drop_nans()
+    for d in range(3):
+        if (values.round(d) == values).all():
+            return d
+    return 3
 
 
 def bar_chart(
@@ -109,7 +159,13 @@ class Html:
         return self.markup
 
 
-def table(frame: pl.DataFrame, headers: Sequence[str] | None = None) -> Html:
+def table(
+    frame: pl.DataFrame,
+    headers: Sequence[str] | None = None,
+    *,
+    lang: str | None = None,
+    plain: Sequence[str] = PLAIN_COLUMNS,
+) -> Html:
     """A plain HTML table of a polars frame (escaped cells, no dtype row), for reports and apps.
 
     Parameters
@@ -118,8 +174,20 @@ def table(frame: pl.DataFrame, headers: Sequence[str] | None = None) -> Html:
         The rows to show (keep it small: this is for people to read).
     headers
         Column titles in the reader's language; default the column names.
+    lang
+        Write the numeric columns as readers of ``lang`` do (:func:`number_expr`: ``1.234,5`` in
+        Vietnamese, ``1,234.5`` in English; floats with the decimals they carry, at most 3). None: as
+        polars prints them.
+    plain
+        Integer columns left as they are (ids, years): default :data:`PLAIN_COLUMNS`.
     """
     headers = list(headers) if headers is not None else frame.columns
+    if lang is not None:
+        frame = frame.with_columns(
+            number_expr(pl.col(c), lang, _decimals(frame[c]) if frame[c].dtype.is_float() else 0)
+            for c in frame.columns
+            if frame[c].dtype.is_numeric() and not (frame[c].dtype.is_integer() and c in plain)
+        )
     if len(headers) != frame.width:
         raise ValueError("one header per column")
     head = "".join(f"<th>{html.escape(str(h))}</th>" for h in headers)

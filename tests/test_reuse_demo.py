@@ -276,3 +276,27 @@ def test_reuse_outcomes_report_renders_in_both_languages(
     assert "a difference of 0 VND" in en and "Fees are demo values" in en
     assert en.count("<svg") >= 7 and "ReuseReport" not in en  # charts inline, code hidden
     assert not re.search(r"<(script|link|img|iframe)[^>]+(src|href)=\"https?://", en)
+
+
+def test_registry_problems_speak_the_pages_language(demo: tuple[Path, dict[str, Any]]) -> None:
+    """Issue 20: registry problems in English inside the Vietnamese report; every code the validator
+    gives has a Vietnamese label, and the Vietnamese table shows it (the English one the message)."""
+    from lab.i18n import LABELS
+    from lab.reuse.report import ReuseReport
+
+    vi, en = ReuseReport.build("2026-Q3", lang="vi"), ReuseReport.build("2026-Q3", lang="en")
+    codes = set(
+        re.findall(
+            r'"([a-z_]+)",\s*\n\s*(?:pl\.lit|_quoted)',
+            (Path(__file__).parents[1] / "lab/reuse/registry.py").read_text("utf-8"),
+        )
+    )
+    codes |= {"missing_column", "bad_date", "bad_type", "bad_topic", "bad_owner_kind", "bad_status"}
+    codes |= {"bad_channels"}
+    assert {"duplicate_id", "no_dataset", "unknown_dataset", "shared_api_consumer"} <= codes
+    assert all(f"reuse_issue_{c}" in LABELS for c in codes), codes - {k[12:] for k in LABELS}
+    vi_html, en_html = str(vi.problems()), str(en.problems())
+    assert "<table" in vi_html and "<table" in en_html  # the demo's spam rows have problems
+    for english in ("not in the catalog", "is not", "no dataset linked", "is already registered"):
+        assert english not in vi_html
+    assert "tập dữ liệu" in vi_html or "địa chỉ" in vi_html

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
-from lab.charts import Html, Svg, bar_chart_from, format_number, table
+from lab.charts import Html, Svg, bar_chart_from, format_number, number_expr, table
 from lab.errors import LabError
 from lab.geo.assign import Assignment, assign
 from lab.geo.indicators import coverage, coverage_area, indicators, uncovered, wide
@@ -47,25 +47,8 @@ FACILITY_LAYERS = ("schools", "hospitals", "food_safety")
 
 
 def _fmt(expr: pl.Expr, decimals: int, lang: str) -> pl.Expr:
-    """Numbers as text the way ``lang`` writes them (1.234,5 in Vietnamese, 1,234.5 in English), null "—".
-
-    Examples
-    --------
-    >>> pl.select(a=_fmt(pl.lit(1234567.891), 1, "vi"), b=_fmt(pl.lit(-1234.6), 0, "en")).row(0)
-    ('1.234.567,9', '-1,235')
-    """
-    thousands, point = (".", ",") if lang == "vi" else (",", ".")
-    value = expr.cast(pl.Float64).round(decimals)
-    whole = value.abs().floor().cast(pl.Int64).cast(pl.String)
-    grouped = whole.str.reverse().str.replace_all(r"(\d{3})", "${1}" + thousands).str.reverse()
-    grouped = grouped.str.strip_prefix(thousands)
-    sign = pl.when(value < 0).then(pl.lit("-")).otherwise(pl.lit(""))
-    if decimals:
-        frac = ((value.abs() - value.abs().floor()) * 10**decimals).round(0).cast(pl.Int64).cast(pl.String)
-        text = sign + grouped + pl.lit(point) + frac.str.zfill(decimals)
-    else:
-        text = sign + grouped
-    return text.fill_null("—")
+    """Numbers as text the way ``lang`` writes them (:func:`lab.charts.number_expr`), null "—"."""
+    return number_expr(expr, lang, decimals).fill_null("—")
 
 
 def _valid_at(gdf: gpd.GeoDataFrame, rule: str, end: date) -> gpd.GeoDataFrame:

@@ -553,6 +553,10 @@ def _declared_names(frame: pl.DataFrame, schema: TableSchema | None) -> pl.DataF
     return frame
 
 
+MAX_BYTES = 512 * 2**20
+"""Files larger than this are not content-checked (the checks read a file whole)."""
+
+
 def _read_raw(dataset: Dataset, catalog: Catalog) -> tuple[pl.DataFrame, gpd.GeoSeries | None]:
     """Every distribution of ``dataset`` read as is (before the schema step), concatenated."""
     from lab import fetch
@@ -562,6 +566,14 @@ def _read_raw(dataset: Dataset, catalog: Catalog) -> tuple[pl.DataFrame, gpd.Geo
     frames, geoms = [], []
     for dist in dataset.distributions:
         path = fetch.fetch(dataset, dist, catalog_root=catalog.root)
+        size = path.stat().st_size
+        if size > MAX_BYTES:  # a scale-1 demo log (4 GB): read whole, it would not fit in memory
+            raise LabError(
+                f"is {size / 2**30:.1f} GiB: content checks read whole files of at most "
+                f"{MAX_BYTES // 2**20} MiB",
+                dataset=dataset.id,
+                file=dist.label,
+            )
         src = Source(path=path, dist=dist, dataset=dataset, label=dist.label)
         if dist.format != "HTML" and looks_like_html(read_head(path)):
             raise LabError(f"is an HTML page, not {dist.format}", dataset=dataset.id, file=dist.label)

@@ -44,6 +44,7 @@ __all__ = ["DATASET_SCHEMA", "DISTRIBUTION_SCHEMA", "Metadata", "from_catalog", 
 DATASET_SCHEMA: dict[str, pl.DataType] = {
     "id": pl.String(),
     "title": pl.String(),
+    "title_en": pl.String(),
     "publisher": pl.String(),
     "themes": pl.List(pl.String()),
     "keywords": pl.List(pl.String()),
@@ -126,6 +127,7 @@ def _dataset_row(ds: Dataset) -> dict[str, Any]:
     return {
         "id": ds.id,
         "title": ds.title_in("vi"),
+        "title_en": ds.title.get("en") or None,
         "publisher": ds.publisher or None,
         "themes": list(ds.theme),
         "keywords": list(ds.keywords),
@@ -233,6 +235,7 @@ def from_listing(listing: pl.DataFrame, *, synthetic: bool = False) -> Metadata:
     datasets = listing.select(
         id=pl.col("portal_id").cast(pl.String),
         title=_col(listing, title),
+        title_en=_col(listing, "title_en"),
         publisher=_col(listing, "publisher"),
         themes=_split(_col(listing, "theme")),
         keywords=_split(_col(listing, "keywords")),

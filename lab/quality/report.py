@@ -16,7 +16,7 @@ from datetime import date
 import polars as pl
 
 from lab.catalog import Catalog, load_catalog
-from lab.charts import Html, Svg, bar_chart, format_number, table
+from lab.charts import Html, Svg, bar_chart, format_number, number_expr, table
 from lab.errors import LabError
 from lab.i18n import t
 from lab.quality import inputs
@@ -105,6 +105,11 @@ def build(
     )
 
 
+def _title(lang: str) -> pl.Expr:
+    """The dataset's title in ``lang``: the English one in English reports where the catalog has it."""
+    return pl.coalesce("title_en", "title").alias("title") if lang == "en" else pl.col("title")
+
+
 def _note(r: QualityReport) -> str | None:
     return t("synthetic_note", r.lang) if r.synthetic else None
 
@@ -176,11 +181,11 @@ def scorecard_html(r: QualityReport, *, top: int = 25) -> Html:
         .head(top)
         .select(
             "id",
-            "title",
+            _title(lang),
             "publisher",
             pl.concat_str(
-                pl.col("mqa_points").round(1).cast(pl.String),
-                pl.col("mqa_max_points").round(0).cast(pl.Int32).cast(pl.String),
+                number_expr(pl.col("mqa_points"), lang, 1),
+                number_expr(pl.col("mqa_max_points"), lang, 0),
                 separator=" / ",
             ),
             pl.col("mqa_band").replace_strict(
@@ -195,7 +200,7 @@ def scorecard_html(r: QualityReport, *, top: int = 25) -> Html:
         )
     )
     keys = ["id", "title", "publisher", "mqa", "band", "udata", "stars", "freshness", "reasons"]
-    return table(rows, [t(f"quality_col_{k}", lang) for k in keys])
+    return table(rows, [t(f"quality_col_{k}", lang) for k in keys], lang=lang)
 
 
 def agency_html(r: QualityReport, *, min_count: int = 1) -> Html:
@@ -216,7 +221,7 @@ def agency_html(r: QualityReport, *, min_count: int = 1) -> Html:
     keys = ["rank", "publisher", "datasets", "mqa", "band", "udata", "stars", "on_time", "quality"]
     words = f"{t('quality_min_count_note', lang)} {min_count} {t('datasets', lang).lower()}."
     note = f"<p>{html.escape(words)}</p>"
-    return Html(note + table(league, [t(f"quality_col_{k}", lang) for k in keys]).markup)
+    return Html(note + table(league, [t(f"quality_col_{k}", lang) for k in keys], lang=lang).markup)
 
 
 def usage_html(r: QualityReport, *, top: int = 10) -> Html:
@@ -233,11 +238,11 @@ def usage_html(r: QualityReport, *, top: int = 10) -> Html:
             r.usage.filter(pl.col("segment") == segment)
             .sort([c for c, _ in order], descending=[d for _, d in order])
             .head(top)
-            .select("id", "title", "publisher", (pl.col("quality") * 100).round(1), "usage", "reuses")
+            .select("id", _title(lang), "publisher", (pl.col("quality") * 100).round(1), "usage", "reuses")
         )
         count = r.usage.filter(pl.col("segment") == segment).height
         parts.append(f"<h3>{html.escape(t(label, lang))} ({format_number(count, lang)})</h3>")
-        parts.append(table(rows, headers).markup)
+        parts.append(table(rows, headers, lang=lang).markup)
     corr = r.correlations.select(
         pair=pl.col("a").replace_strict(_names(lang))
         + pl.lit(" × ")
@@ -245,7 +250,9 @@ def usage_html(r: QualityReport, *, top: int = 10) -> Html:
         spearman=pl.col("spearman").round(3),
     )
     parts.append(f"<h3>{html.escape(t('quality_correlations', lang))}</h3>")
-    parts.append(table(corr, [t("quality_col_pair", lang), t("quality_col_spearman", lang)]).markup)
+    parts.append(
+        table(corr, [t("quality_col_pair", lang), t("quality_col_spearman", lang)], lang=lang).markup
+    )
     parts.append(f"<p>{html.escape(t('quality_usage_note', lang))}</p>")
     return Html("".join(parts))
 
@@ -274,7 +281,7 @@ def links_html(r: QualityReport, *, top: int = 20) -> Html:
         )
     )
     keys = ["url", "status", "broken_since", "failures"]
-    return table(rows, [t(f"quality_col_{k}", lang) for k in keys])
+    return table(rows, [t(f"quality_col_{k}", lang) for k in keys], lang=lang)
 
 
 def content_html(r: QualityReport) -> Html:
@@ -313,4 +320,4 @@ def content_html(r: QualityReport) -> Html:
         t("quality_col_content", lang),
         t("quality_col_reasons", lang),
     ]
-    return table(frame, headers)
+    return table(frame, headers, lang=lang)

@@ -316,7 +316,7 @@ def score(
     ln = _link_summary(meta, links)
     cf = _content_frame(content, lang)
     joined = (
-        meta.datasets.select("id", "title", "publisher", "portal_id", "synthetic")
+        meta.datasets.select("id", "title", "title_en", "publisher", "portal_id", "synthetic")
         .join(mqa, on="id", how="left")
         .join(ud, on="id", how="left")
         .join(st, on="id", how="left")
@@ -346,6 +346,7 @@ def score(
     datasets = joined.with_columns(quality=quality, reasons=_reasons(lang)).select(
         "id",
         "title",
+        "title_en",
         "publisher",
         "mqa_points",
         "mqa_max_points",
@@ -536,7 +537,14 @@ def quality_usage(
     u, r = _usage_columns(usage, reuse)
     key = pl.coalesce("portal_id", "id") if "portal_id" in scorecard.columns else pl.col("id")
     frame = (
-        scorecard.select("id", "title", "publisher", "quality", _key=key)
+        scorecard.select(
+            "id",
+            "title",
+            *(["title_en"] if "title_en" in scorecard.columns else []),
+            "publisher",
+            "quality",
+            _key=key,
+        )
         .join(u, left_on="_key", right_on="dataset_id", how="left")
         .join(r, left_on="_key", right_on="dataset_id", how="left")
         .drop("_key")

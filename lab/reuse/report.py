@@ -16,7 +16,7 @@ from typing import Any
 import polars as pl
 
 from lab.charts import Html, Svg, bar_chart, bar_chart_from, format_number, table
-from lab.i18n import t
+from lab.i18n import LABELS, t
 from lab.reuse import vocab
 from lab.reuse.impact import impact_summary, impact_table
 from lab.reuse.indicators import (
@@ -394,5 +394,12 @@ class ReuseReport:
             head = f"<p>{html.escape(t('reuse_flagged', lang).format(ids=', '.join(flagged)))}</p>"
         if not report.issues:
             return Html(head + f"<p>{html.escape(t('reuse_no_problems', lang))}</p>")
-        frame = report.frame().select("reuse_id", "field", "message")
+        frame = report.frame().select("reuse_id", "field", "code", "message")
+        if lang != "en":  # the validator speaks English: the problem's kind in the page's language
+            codes = [c for c in frame["code"].unique().to_list() if f"reuse_issue_{c}" in LABELS]
+            words = {c: t(f"reuse_issue_{c}", lang) for c in codes}
+            frame = frame.with_columns(
+                message=pl.col("code").replace_strict(words, default=pl.col("message"))
+            )
+        frame = frame.drop("code")
         return Html(head + str(table(frame, ["Id", t("field", lang), t("reuse_problem", lang)])))
