@@ -13,6 +13,14 @@ import polars as pl
 LANGUAGES = ("vi", "en")
 
 LABELS: dict[str, dict[str, str]] = {
+    "demo_banner": {
+        "vi": "{note} Cổng mô phỏng ở tỉ lệ {percent} % lượng sử dụng thật đã công bố: {visits} lượt "
+        "truy cập và {api} lượt gọi API từ {start} đến {end} (cổng thật: 4,68 triệu lượt truy cập, "
+        "1,2 triệu lượt gọi API). Nhãn này áp dụng cho mọi số liệu, biểu đồ và bảng của trang.",
+        "en": "{note} A simulated portal at {percent} % of the published real usage: {visits} visits and "
+        "{api} API calls from {start} to {end} (the real portal: 4.68 million visits, 1.2 million API "
+        "calls). This label holds for every figure, chart and table of the page.",
+    },
     "synthetic_note": {
         "vi": "Dữ liệu mẫu (tổng hợp), không phải số liệu thật của cổng dữ liệu.",
         "en": "Demo data (synthetic), not the portal's real figures.",

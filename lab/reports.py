@@ -266,7 +266,35 @@ def _page(title: str, body: str, footer: str, lang: str) -> str:
     return _PAGE.format(lang=lang, title=html.escape(title), css=_CSS, body=body, footer=footer)
 
 
-def _render_html(executed: Path, title: str, lang: str, footer: str) -> str:
+def demo_banner(inputs: list[dict[str, str]], lang: str) -> str:
+    """The page header's one demo label, with the demo's scale stated plainly, when any input of the
+    report is a file of the generated demo portal (``$LAB_DEMO``); else "".
+
+    The label is said once per page, here, not under each chart or in each title.
+    """
+    from lab.charts import format_number
+    from lab.fetch import demo_dir
+
+    root = demo_dir().resolve()
+    if not any(Path(i["file"]).is_relative_to(root) for i in inputs):
+        return ""
+    try:
+        manifest = json.loads((root / "manifest.json").read_text(encoding="utf-8"))
+        scale, totals, window = float(manifest["scale"]), manifest["totals"], manifest["window"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return f"<p class='synthetic lab-demo-banner'>{html.escape(t('synthetic_note', lang))}</p>"
+    words = t("demo_banner", lang).format(
+        note=t("synthetic_note", lang),
+        percent=format_number(scale * 100, lang, 0 if (scale * 100).is_integer() else 2),
+        visits=format_number(totals.get("visits", 0), lang),
+        api=format_number(totals.get("api_calls", 0), lang),
+        start=window["start"][:7],
+        end=window["end"][:7],
+    )
+    return f"<p class='synthetic lab-demo-banner'>{html.escape(words)}</p>"
+
+
+def _render_html(executed: Path, title: str, lang: str, footer: str, banner: str = "") -> str:
     import nbformat
     from nbconvert import HTMLExporter
     from nbconvert.preprocessors import TagRemovePreprocessor
@@ -278,7 +306,7 @@ def _render_html(executed: Path, title: str, lang: str, footer: str) -> str:
     # cells tagged "report-hide" speak to researchers in JupyterLab, not to the report's readers
     exporter.register_preprocessor(TagRemovePreprocessor(remove_cell_tags={"report-hide"}), enabled=True)
     body, _ = exporter.from_notebook_node(nb)
-    return _page(title, body, footer, lang)
+    return _page(title, banner + body, footer, lang)
 
 
 def git_commit() -> str | None:
@@ -454,7 +482,10 @@ def run_report(
                 "html": str(target),
             }
             title = f"{report.title.get(lang, report.name)} · {period.label}"
-            atomic_write_text(target, _render_html(executed, title, lang, _provenance_footer(record, lang)))
+            page = _render_html(
+                executed, title, lang, _provenance_footer(record, lang), demo_banner(record["inputs"], lang)
+            )
+            atomic_write_text(target, page)
             with atomic_path(target.with_suffix(".ipynb")) as nb_tmp:
                 shutil.copyfile(executed, nb_tmp)
             atomic_write_text(record_path, json.dumps(record, ensure_ascii=False, indent=1))

@@ -39,6 +39,13 @@ def test_catalog_overview_renders_in_both_languages(env: None, tmp_path: Path) -
     assert "Tổng quan danh mục dữ liệu · 2026-10" in vi and "Số tập dữ liệu theo cơ quan" in vi
     assert "Catalog overview · 2026-10" in en and "Datasets by agency" in en
     assert "Dữ liệu mẫu (tổng hợp)" in vi and "Demo data (synthetic)" in en
+    # issue 20: the demo label once per page, in the page header, with the demo's scale stated plainly
+    for page, words in (
+        (vi, ("Dữ liệu mẫu", "tỉ lệ 0,2 %")),
+        (en, ("Demo data", "at 0.2 % of the published")),
+    ):
+        assert page.count(words[0]) == 1 and words[1] in page, words
+        assert page.index("lab-demo-banner") < page.index("<h1")
     assert "<svg" in vi and "lab.load(" not in vi  # charts inline, code hidden
     # offline: no script, stylesheet or image is loaded from anywhere
     assert not re.search(r"<(script|link|img|iframe)[^>]+(src|href)=\"https?://", vi)

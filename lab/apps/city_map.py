@@ -163,5 +163,5 @@ class CityMap(App):
             )
         )
         self.details.value = f"<h3>{html.escape(t('apps_top_units', lang))}</h3>" + str(
-            table(top, [t("apps_unit", lang), t(f"apps_measure_{measure}", lang)])
+            table(top, [t("apps_unit", lang), t(f"apps_measure_{measure}", lang)], lang=lang)
         )

@@ -246,5 +246,5 @@ class ReuseExplorer(App):
         return (
             f"<h3>{html.escape(t('apps_products_heading', lang))}</h3>"
             f"<p class='lab-count'><b>{html.escape(count)}</b></p>"
-            + str(table(rows, [*head, t("apps_datasets_used", lang)]))
+            + str(table(rows, [*head, t("apps_datasets_used", lang)], lang=lang))
         )

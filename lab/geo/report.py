@@ -94,9 +94,7 @@ class SpatialCoverage:
     # ------------------------------------------------------------------------------------- words
     def heading(self, lang: str) -> Html:
         """Title, period and the notes a reader needs (demo data, approximate boundaries, population)."""
-        notes = []
-        if self.synthetic:
-            notes.append(f"<p class='synthetic'>{html.escape(t('synthetic_note', lang))}</p>")
+        notes = []  # "demo data" is said once, in the page header (lab.reports.demo_banner)
         key = "geo_real_boundaries" if self.real_units else "geo_approximate_note"
         notes.append(f"<p>{html.escape(t(key, lang))}</p>")
         if self.population is None:
@@ -126,7 +124,7 @@ class SpatialCoverage:
             ],
             "en": ["Layer", "Points", "In a ward/commune", "In no ward/commune", "Wards/communes with none"],
         }[lang]
-        return table(frame, headers)
+        return table(frame, headers, lang=lang)
 
     def unit_table(self, lang: str) -> Html:
         """Per unit: area, population, counts of every layer, sensors per 100 km² and per 10,000 residents."""
@@ -154,7 +152,7 @@ class SpatialCoverage:
             t("geo_sensors_per_km2", lang),
             f"{t('geo_sensors', lang)} {t('geo_per_10k', lang)}",
         ]
-        return table(frame, headers)
+        return table(frame, headers, lang=lang)
 
     def coverage_summary(self, lang: str) -> Html:
         """City-wide share of area (and population) within the radius of a sensor."""
@@ -188,7 +186,7 @@ class SpatialCoverage:
             t("geo_area_km2", lang),
             t("geo_population_derived" if self.population_derived else "geo_population", lang),
         ]
-        return Html(f"<h3>{html.escape(title)} ({gaps.height})</h3>{table(frame, headers)}")
+        return Html(f"<h3>{html.escape(title)} ({gaps.height})</h3>{table(frame, headers, lang=lang)}")
 
     def underserved_table(self, lang: str) -> Html:
         """Units with fewer than ``min_count`` schools, health facilities or certified food businesses."""
@@ -211,7 +209,7 @@ class SpatialCoverage:
             .list.join(", "),
         )
         headers = [t("geo_unit", lang), t("geo_layer", lang)]
-        return Html(f"<h3>{html.escape(title)} ({low.height})</h3>{table(frame, headers)}")
+        return Html(f"<h3>{html.escape(title)} ({low.height})</h3>{table(frame, headers, lang=lang)}")
 
     def outside_table(self, lang: str) -> Html:
         """Points that fall in no unit, per layer and reason (reported, never dropped)."""
@@ -224,7 +222,7 @@ class SpatialCoverage:
             return Html(f"<h3>{html.escape(title)}</h3><p>{html.escape(t('geo_none', lang))}</p>")
         frame = pl.DataFrame(rows, schema=["layer", "reason", "n"], orient="row")
         headers = [t("geo_layer", lang), t("geo_reason", lang), t("geo_count", lang)]
-        return Html(f"<h3>{html.escape(title)}</h3>{table(frame, headers)}")
+        return Html(f"<h3>{html.escape(title)}</h3>{table(frame, headers, lang=lang)}")
 
     def chart(self, lang: str, top: int = 20) -> Svg:
         """The ``top`` best covered units: share of the area within the radius of a sensor (%)."""
@@ -236,8 +234,7 @@ class SpatialCoverage:
         )
         radius = _radius_text(self.radius_m, lang)
         title = f"{t('geo_coverage_share', lang)} — {t('geo_coverage_layer', lang).format(radius=radius)}"
-        note = t("synthetic_note", lang) if self.synthetic else None
-        return bar_chart_from(data, "unit_name", "share", title=title, note=note, lang=lang)
+        return bar_chart_from(data, "unit_name", "share", title=title, lang=lang)
 
     def map(self, lang: str) -> Map:
         """Sensors per 100 km² by unit, the coverage area, sensors and (clustered) cameras."""

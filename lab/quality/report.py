@@ -111,7 +111,8 @@ def _title(lang: str) -> pl.Expr:
 
 
 def _note(r: QualityReport) -> str | None:
-    return t("synthetic_note", r.lang) if r.synthetic else None
+    """No line under the charts: the demo label is said once, in the page header (lab.reports)."""
+    return None
 
 
 def headline(r: QualityReport) -> Html:
@@ -128,7 +129,7 @@ def headline(r: QualityReport) -> Html:
         (t("quality_as_of", lang), r.as_of.isoformat()),
     ]
     body = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>" for k, v in rows)
-    note = f"<p class='synthetic'>{html.escape(_note(r))}</p>" if r.synthetic else ""
+    note = ""
     unknown = f"<p>{html.escape(t('quality_unknown_note', lang))}</p>" if cat["links_unknown"] else ""
     return Html(f"{note}<table class='lab-table'>{body}</table>{unknown}")
 

@@ -122,16 +122,11 @@ class ReuseReport:
         return f"# {t('reuse_report_title', self.lang)} · {self.period_label}"
 
     def intro_html(self) -> Html:
-        """The introduction, and the synthetic-data note when the data are the demo portal's."""
-        note = (
-            f"<p class='synthetic'>{html.escape(t('synthetic_note', self.lang))}</p>"
-            if self.synthetic
-            else ""
-        )
-        return Html(f"<p>{html.escape(t('reuse_intro', self.lang))}</p>{note}")
+        """The introduction (the demo label is said once, in the page header: lab.reports)."""
+        return Html(f"<p>{html.escape(t('reuse_intro', self.lang))}</p>")
 
     def _note(self) -> str | None:
-        return t("synthetic_note", self.lang) if self.synthetic else None
+        return None  # no line under each chart: the page header says "demo data" once
 
     # -------------------------------------------------------------------------------------- targets
     def targets_table(self) -> Html:
@@ -169,7 +164,7 @@ class ReuseReport:
         )
         as_of = self.targets[0]["as_of"] if self.targets else (self.as_of or self.end).isoformat()
         caption = f"<p class='lab-as-of'>{html.escape(t('reuse_as_of', lang).format(date=as_of))}</p>"
-        return Html(caption + table(pl.DataFrame(rows), [t(k, lang) for k in keys]).markup)
+        return Html(caption + table(pl.DataFrame(rows), [t(k, lang) for k in keys], lang=lang).markup)
 
     def target_chart(self, metric: str) -> Svg:
         """The metric's monthly series against its target, with the chosen projection (dashed)."""
@@ -192,8 +187,6 @@ class ReuseReport:
         note = t("reuse_projection_note", lang) + (
             f" ({t(f'reuse_method_{method}', lang)})" if method else ""
         )
-        if self.synthetic:
-            note = f"{t('synthetic_note', lang)} {note}"
         return target_chart(
             observed,
             target=float(result["target"]),
@@ -213,7 +206,7 @@ class ReuseReport:
             pl.col("type").replace(vocab.labels("types", lang))
         )
         keys = ("reuse_type", "reuse_live", "reuse_retired", "reuse_planned", "reuse_total")
-        return table(frame, [t(k, lang) for k in keys])
+        return table(frame, [t(k, lang) for k in keys], lang=lang)
 
     def reusers_table(self) -> Html:
         """Reuses and unique reusers at the end of each year up to the period (and at its end)."""
@@ -223,7 +216,7 @@ class ReuseReport:
             pl.col("date").dt.strftime("%Y-%m-%d"), "reuses", "unique_reusers", "live", "retired"
         )
         keys = ("reuse_date", "reuse_reuses", "reuse_unique_reusers", "reuse_live", "reuse_retired")
-        return table(frame, [t(k, lang) for k in keys])
+        return table(frame, [t(k, lang) for k in keys], lang=lang)
 
     def top_datasets_chart(self, n: int = 10) -> Svg:
         """The most reused datasets (bars: valid reuses linking each)."""
@@ -254,8 +247,6 @@ class ReuseReport:
         if by == "theme":
             rates = label_values(rates, "theme", self.lang, kind="theme")
         note = t("reuse_min_count_note", self.lang).format(n=self.min_count)
-        if self.synthetic:
-            note = f"{t('synthetic_note', self.lang)} {note}"
         key = "reuse_rate_by_agency" if by == "publisher" else "reuse_rate_by_theme"
         return bar_chart_from(rates, by, "rate", title=t(key, self.lang), note=note, lang=self.lang)
 
@@ -296,15 +287,13 @@ class ReuseReport:
             "reuse_revenue_vnd",
             "reuse_evidence_links",
         )
-        return table(frame, [t(k, lang) for k in keys])
+        return table(frame, [t(k, lang) for k in keys], lang=lang)
 
     def lineage(self, max_products: int = 12) -> Svg:
         """The lineage picture dataset → product → outcome over the period."""
         live = self.valid.filter(pl.col("launched") <= self.end)
         frame = lineage_table(live, self.outcomes, self.listing, start=self.start, end=self.end)
         note = t("reuse_lineage_note", self.lang)
-        if self.synthetic:
-            note = f"{t('synthetic_note', self.lang)} {note}"
         return lineage_svg(frame, lang=self.lang, max_products=max_products, note=note)
 
     # -------------------------------------------------------------------------------------- revenue
@@ -378,7 +367,7 @@ class ReuseReport:
         live = self.valid.filter(pl.col("launched") <= self.end)
         outs = normalise_outcomes(self.outcomes).filter(pl.col("month") <= self.end)
         wide = impact_table(impact_summary(live, outs, years), lang=self.lang)
-        return table(wide, [t("reuse_year", self.lang), *wide.columns[1:]])
+        return table(wide, [t("reuse_year", self.lang), *wide.columns[1:]], lang=self.lang)
 
     # ------------------------------------------------------------------------------------- problems
     def problems(self) -> Html:

@@ -75,19 +75,14 @@ def _pct(value: float | None, lang: str) -> str:
 
 
 def notes(store: EventStore | str | Path | None, lang: str = "vi") -> Html:
-    """The synthetic-data warning (on demo data) and the report's introduction."""
-    st = store if isinstance(store, EventStore) else EventStore(store)
-    parts = [f"<p>{html.escape(t('usage_intro', lang))}</p>"]
-    if is_synthetic(st):
-        parts.insert(
-            0, f"<p class='synthetic'><strong>{html.escape(t('usage_synthetic_note', lang))}</strong></p>"
-        )
-    return Html("".join(parts))
+    """The report's introduction (on demo data the page header says so, once:
+    :func:`lab.reports.demo_banner`)."""
+    return Html(f"<p>{html.escape(t('usage_intro', lang))}</p>")
 
 
 def chart_note(store: EventStore | str | Path | None, lang: str = "vi") -> str | None:
-    """The line under each chart: "demo data (synthetic)" on demo data, else nothing."""
-    return t("synthetic_note", lang) if is_synthetic(store) else None
+    """The line under each chart: nothing (the demo label is said once, in the page header)."""
+    return None
 
 
 def headline(
@@ -105,7 +100,9 @@ def headline(
             "yoy": [_pct(row[f"{c}_yoy"], lang) for c in TOTALS],
         }
     )
-    return table(frame, [t(k, lang) for k in ("usage_metric", "usage_value", "usage_mom", "usage_yoy")])
+    return table(
+        frame, [t(k, lang) for k in ("usage_metric", "usage_value", "usage_mom", "usage_yoy")], lang=lang
+    )
 
 
 def trend_chart(
@@ -195,7 +192,7 @@ def top_table(
     headers = [t(k, lang) for k in ("usage_rank", "usage_dataset", "usage_dataset_id")] + [
         t(f"usage_{metric}", lang)
     ]
-    return table(frame, headers)
+    return table(frame, headers, lang=lang)
 
 
 def _registry(catalog: str | Path | None) -> pl.DataFrame | None:
@@ -237,7 +234,7 @@ def apps_table(
         ),
     )
     headers = [t(k, lang) for k in ("usage_app", "usage_api_calls", "usage_datasets_called")]
-    return Html(title + table(frame, headers).markup)
+    return Html(title + table(frame, headers, lang=lang).markup)
 
 
 def accounts_table(
@@ -290,7 +287,7 @@ def accounts_table(
         ),
     )
     headers = [t(k, lang) for k in ("usage_quarter", "usage_signups", "usage_active_accounts")]
-    return Html(title + table(frame, headers).markup)
+    return Html(title + table(frame, headers, lang=lang).markup)
 
 
 def inputs_table(store: EventStore | str | Path | None, lang: str = "vi") -> Html:
@@ -321,7 +318,7 @@ def inputs_table(store: EventStore | str | Path | None, lang: str = "vi") -> Htm
             "usage_events_kept",
         )
     ]
-    return Html(f"<h3>{html.escape(t('usage_inputs', lang))}</h3>" + table(frame, headers).markup)
+    return Html(f"<h3>{html.escape(t('usage_inputs', lang))}</h3>" + table(frame, headers, lang=lang).markup)
 
 
 def rules_note(lang: str = "vi", min_count: int = DEFAULT_MIN_COUNT) -> Html:
