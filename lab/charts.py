@@ -54,7 +54,8 @@ def format_number(value: float, lang: str = "vi", decimals: int | None = None) -
 
 
 def number_expr(expr: pl.Expr, lang: str, decimals: int = 0) -> pl.Expr:
-    """:func:`format_number` as a polars expression, with fixed ``decimals``; null stays null.
+    """:func:`format_number` as a polars expression, with fixed ``decimals``; null stays null. Name the
+    result (``.alias``): it is not the input column's name.
 
     Examples
     --------
@@ -184,7 +185,7 @@ def table(
     headers = list(headers) if headers is not None else frame.columns
     if lang is not None:
         frame = frame.with_columns(
-            number_expr(pl.col(c), lang, _decimals(frame[c]) if frame[c].dtype.is_float() else 0)
+            number_expr(pl.col(c), lang, _decimals(frame[c]) if frame[c].dtype.is_float() else 0).alias(c)
             for c in frame.columns
             if frame[c].dtype.is_numeric() and not (frame[c].dtype.is_integer() and c in plain)
         )

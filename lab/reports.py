@@ -283,9 +283,11 @@ def demo_banner(inputs: list[dict[str, str]], lang: str) -> str:
         scale, totals, window = float(manifest["scale"]), manifest["totals"], manifest["window"]
     except (OSError, ValueError, KeyError, TypeError):
         return f"<p class='synthetic lab-demo-banner'>{html.escape(t('synthetic_note', lang))}</p>"
+    percent = scale * 100
+    decimals = next(d for d in range(4) if round(percent, d) == round(percent, 3))
     words = t("demo_banner", lang).format(
         note=t("synthetic_note", lang),
-        percent=format_number(scale * 100, lang, 0 if (scale * 100).is_integer() else 2),
+        percent=format_number(percent, lang, decimals),
         visits=format_number(totals.get("visits", 0), lang),
         api=format_number(totals.get("api_calls", 0), lang),
         start=window["start"][:7],

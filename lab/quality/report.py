@@ -135,14 +135,20 @@ def headline(r: QualityReport) -> Html:
 
 
 def indicator_chart(r: QualityReport) -> Svg:
-    """Points of each MQA indicator (the catalogue's), against its weight in the labels."""
-    table_ = r.scores.indicators
-    labels = [f"{row['property']} (/{row['weight']:g})" for row in table_.iter_rows(named=True)]
+    """Points of each MQA indicator (the catalogue's), against its weight in the labels; the indicators
+    that are unknown (no link checked) are named under the chart, not drawn as zero."""
+    known = r.scores.indicators.filter(pl.col("points").is_not_null())
+    unknown = r.scores.indicators.filter(pl.col("points").is_null())
+    labels = [f"{row['property']} (/{row['weight']:g})" for row in known.iter_rows(named=True)]
+    note = None
+    if unknown.height:
+        names = ", ".join(f"{p} (/{w:g})" for p, w in unknown.select("property", "weight").iter_rows())
+        note = f"{t('quality_unknown_indicators', r.lang)}: {names}"
     return bar_chart(
         labels,
-        table_["points"].to_list(),
+        known["points"].to_list(),
         title=t("quality_indicator_points", r.lang),
-        note=_note(r),
+        note=note,
         lang=r.lang,
     )
 
