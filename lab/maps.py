@@ -435,7 +435,8 @@ class Map(folium.Map):
         title
             Legend and layer title as two spans (use :func:`both`) or plain text.
         bins
-            Number of classes (quantiles of the non-zero values; zero gets the lightest class).
+            Number of classes of the non-zero values (their quantiles); zero, when some unit has it, is a
+            class of its own ("0", the lightest), never folded into the first class of the others.
         decimals
             Digits shown in the legend and tooltips.
         """
@@ -454,15 +455,17 @@ class Map(folium.Map):
         v = joined["_v"].to_numpy()
         finite = v[np.isfinite(v)]
         positive = finite[finite > 0]
+        zero = bool((finite == 0).any()) and positive.size > 0  # units with none: a class of their own
         edges = (
-            np.unique(np.quantile(positive, np.linspace(0, 1, bins + 1)))
+            np.unique(np.quantile(positive, np.linspace(0, 1, max(1, bins - zero) + 1)))
             if positive.size
             else np.array([0.0, 1.0])
         )
-        if edges.size < 2:
-            edges = np.array([0.0, float(edges[0]) or 1.0])
+        if edges.size < 2:  # one value: one class of it ("2"), or "0 – 1" when nothing is above zero
+            edges = np.array([float(edges[0])] * 2) if positive.size else np.array([0.0, 1.0])
         classes = np.clip(np.searchsorted(edges, v, side="right") - 1, 0, len(edges) - 2)
-        palette = _palette(len(edges) - 1)
+        classes = np.where(v == 0, 0, classes + 1) if zero else classes
+        palette = _palette(len(edges) - 1 + zero)
         geoms = _display_geoms(units)
         features = []
         for i, g in enumerate(geoms):
@@ -486,15 +489,16 @@ class Map(folium.Map):
             )
         _GeoJsonLayer(features, title, show=show).add_to(self)
         rows = []
+        if zero:
+            rows.append(f"<div><i style='background:{palette[0]}'></i>{_both_text('0', '0')}</div>")
         for k in range(len(edges) - 1):
             lo, hi = float(edges[k]), float(edges[k + 1])
             text = {
-                lang: " – ".join(format_number(round(v, decimals), lang) for v in (lo, hi))
+                lang: " – ".join(dict.fromkeys(format_number(round(v, decimals), lang) for v in (lo, hi)))
                 for lang in ("vi", "en")
             }
-            rows.append(
-                f"<div><i style='background:{palette[k]}'></i>{_both_text(text['vi'], text['en'])}</div>"
-            )
+            swatch = f"<i style='background:{palette[k + zero]}'></i>"
+            rows.append(f"<div>{swatch}{_both_text(text['vi'], text['en'])}</div>")
         if not np.isfinite(v).all():
             rows.append(f"<div><i style='background:{NO_DATA}'></i>{both('geo_no_data')}</div>")
         self.add_child(

@@ -120,3 +120,17 @@ def test_real_units_without_flags_are_not_called_approximate(units: gpd.GeoDataF
     assert "sapnhap.bando.com.vn" in page
     with pytest.raises(ValueError, match="language"):
         Map(units, lang="fr")
+
+
+def test_units_with_zero_are_a_legend_class_of_their_own(units: gpd.GeoDataFrame) -> None:
+    """Issue 20: the legend put wards with zero sensors in the "1–2" class; zero is its own class."""
+    import re
+
+    codes = units["ma_xa"].astype(str).tolist()[:2]
+    values = pl.DataFrame({"unit_code": codes, "v": [0.0, 2.0]})
+    page = Map(units, lang="vi").choropleth(values, "v", title="sensors", decimals=0).to_html()
+    legend = page[page.index("<div class='lab-legend'>") :].replace("\\", "")
+    swatches = re.findall(r"background:(#[0-9a-f]{6})'><\/i><span class=\"lab-vi\">([^<]*)", legend)
+    labels = [label for _, label in swatches]
+    assert labels == ["0", "2"], labels
+    assert swatches[0][0] != swatches[1][0]  # zero and the others are told apart by colour
