@@ -47,10 +47,7 @@ def format_number(value: float, lang: str = "vi", decimals: int | None = None) -
     v = float(value)
     if decimals is None:
         decimals = 0 if v.is_integer() else 1
-    v = round(v, decimals)
-    text = f"{v if v != 0 else 0.0:,.{decimals}f}"
-    thousands, point = _separators(lang)
-    return text.replace(",", "\x00").replace(".", point).replace("\x00", thousands)
+    return pl.select(number_expr(pl.lit(v, pl.Float64), lang, decimals)).item()  # one rule: the expression
 
 
 def number_expr(expr: pl.Expr, lang: str, decimals: int = 0) -> pl.Expr:

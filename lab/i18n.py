@@ -21,6 +21,8 @@ LABELS: dict[str, dict[str, str]] = {
         "{api} API calls from {start} to {end} (the real portal: 4.68 million visits, 1.2 million API "
         "calls). This label holds for every figure, chart and table of the page.",
     },
+    "not_given": {"vi": "(chưa ghi)", "en": "(not given)"},
+    "others_n": {"vi": "Khác ({n})", "en": "Others ({n})"},
     "synthetic_note": {
         "vi": "Dữ liệu mẫu (tổng hợp), không phải số liệu thật của cổng dữ liệu.",
         "en": "Demo data (synthetic), not the portal's real figures.",

@@ -70,22 +70,35 @@ def dataset_counts_text(listing: pl.DataFrame, as_of: date, lang: str = "vi") ->
     )
 
 
-def count_by(listing: pl.DataFrame, column: str, *, top: int | None = None, other: str = "…") -> pl.DataFrame:
+def count_by(
+    listing: pl.DataFrame,
+    column: str,
+    *,
+    top: int | None = None,
+    other: str | None = None,
+    lang: str | None = None,
+) -> pl.DataFrame:
     """Datasets per value of ``column``, most first; beyond ``top`` values, the rest summed as ``other``.
 
-    List columns (e.g. several themes per dataset) count a dataset once per value.
+    List columns (e.g. several themes per dataset) count a dataset once per value. With ``lang``, the
+    bars say what they are: no value is "(not given)" and the rest "Others (N)" in that language (else
+    "—" and ``other``, default "…").
     """
+    from lab.i18n import t
+
     frame = listing.select(column)
     if isinstance(frame.schema[column], pl.List):
         frame = frame.explode(column)
     counts = (
         frame.group_by(column)
         .len(name="datasets")
-        .with_columns(pl.col(column).fill_null("—"))
+        .with_columns(pl.col(column).fill_null(t("not_given", lang) if lang else "—"))
         .sort(["datasets", column], descending=[True, False])
     )
     if top is None or counts.height <= top:
         return counts
+    if other is None:
+        other = t("others_n", lang).format(n=counts.height - top) if lang else "…"
     rest = counts.slice(top).select(pl.lit(other).alias(column), pl.col("datasets").sum())
     return pl.concat([counts.head(top), rest.cast(counts.schema)])
 

@@ -63,3 +63,30 @@ def test_labels_for_themes_fields_and_a_plain_table() -> None:
     assert label_values(frame, "field", "vi", kind="field")["field"].to_list() == ["Giấy phép", "x"]
     html = str(charts.table(pl.DataFrame({"a": ["<x>", None], "b": [1, 2]}), ["Tên", "Số"]))
     assert "<th>Tên</th>" in html and "&lt;x&gt;" in html and "—" in html and "shape" not in html
+
+
+def test_one_number_formatter_per_language() -> None:
+    """Issue 20: "273,6" and "276.38" on one Vietnamese page; every number goes through one formatter
+    (vi 1.234,5, en 1,234.5): the scalar, the polars expression and the table agree."""
+    assert charts.format_number(1234.5, "vi") == "1.234,5" and charts.format_number(1234.5, "en") == "1,234.5"
+    assert (
+        charts.format_number(276.384, "vi", 2) == "276,38" and charts.format_number(-0.04, "vi", 1) == "0,0"
+    )
+    values = [0.0, 1.5, -1234.567, 1_234_567.0, 999.999, 12.05]
+    for lang in ("vi", "en"):
+        for d in (0, 1, 2):
+            got = pl.select(charts.number_expr(pl.Series(values), lang, d).alias("x"))["x"].to_list()
+            assert got == [charts.format_number(v, lang, d) for v in values], (lang, d)
+    frame = pl.DataFrame({"id": [101716], "views": [3334], "points": [276.38], "share": [0.5]})
+    vi = str(charts.table(frame, lang="vi"))
+    assert "<td>101716</td><td>3.334</td><td>276,38</td><td>0,5</td>" in vi
+    assert "<td>101716</td><td>3,334</td><td>276.38</td><td>0.5</td>" in str(charts.table(frame, lang="en"))
+
+
+def test_bars_say_what_they_are() -> None:
+    """Issue 20: bars labelled only "—" and "…": no value and the rest are named in the page's language."""
+    frame = pl.DataFrame({"publisher": ["A", "A", "B", "C", None]})
+    vi = listing.count_by(frame, "publisher", top=2, lang="vi")["publisher"].to_list()
+    en = listing.count_by(frame, "publisher", top=2, lang="en")["publisher"].to_list()
+    assert vi == ["A", "(chưa ghi)", "Khác (2)"] and en == ["A", "(not given)", "Others (2)"]
+    assert "—" not in vi + en and "…" not in vi + en

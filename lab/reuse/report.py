@@ -246,9 +246,13 @@ class ReuseReport:
         rates = reuse_rate(self.valid, self.listing, self.end, by=by, min_count=self.min_count)
         if by == "theme":
             rates = label_values(rates, "theme", self.lang, kind="theme")
-        note = t("reuse_min_count_note", self.lang).format(n=self.min_count)
-        key = "reuse_rate_by_agency" if by == "publisher" else "reuse_rate_by_theme"
-        return bar_chart_from(rates, by, "rate", title=t(key, self.lang), note=note, lang=self.lang)
+        rates = rates.with_columns(
+            pl.col(by).replace("—", t("not_given", self.lang))
+        )  # a bar says what it is
+        key = "reuse_min_count_note" if by == "publisher" else "reuse_min_count_note_theme"
+        note = t(key, self.lang).format(n=self.min_count)  # the footnote of this chart, not the other
+        title = t("reuse_rate_by_agency" if by == "publisher" else "reuse_rate_by_theme", self.lang)
+        return bar_chart_from(rates, by, "rate", title=title, note=note, lang=self.lang)
 
     def time_to_first_reuse_text(self) -> str:
         """One sentence: median and quartiles of the days from publication to first reuse."""
