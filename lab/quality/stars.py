@@ -4,6 +4,10 @@ A distribution scores 0 when its licence is not open (the Open Definition, ``ope
 licence vocabulary) or its link is broken; otherwise its format decides (``lab/vocab/quality/formats.yaml``
 ``stars``): RDF/TTL 5; CSV, JSON, GeoJSON, KML, XML, WMS, WFS 3; XLS, XLSX, SHP 2; PDF, DOC, ZIP, TXT 1;
 HTML or an unknown format 0. A dataset has the stars of its best distribution.
+
+Only a link known to be broken closes the gate: a link not checked, or that could not be checked
+(``unsure``: offline, DNS failing, server busy), is unknown and leaves the stars to the licence and the
+format (the one rule of :mod:`lab.quality.mqa`: unknown is not zero).
 """
 
 from __future__ import annotations
