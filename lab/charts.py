@@ -43,11 +43,14 @@ def format_number(value: float, lang: str = "vi", decimals: int | None = None) -
     --------
     >>> format_number(1234.5, "vi"), format_number(1234.5, "en"), format_number(276.384, "vi", 2)
     ('1.234,5', '1,234.5', '276,38')
+    >>> format_number(float("nan"), "vi")
+    '—'
     """
     v = float(value)
     if decimals is None:
         decimals = 0 if v.is_integer() else 1
-    return pl.select(number_expr(pl.lit(v, pl.Float64), lang, decimals)).item()  # one rule: the expression
+    text = pl.select(number_expr(pl.lit(v, pl.Float64), lang, decimals)).item()  # one rule: the expression
+    return "—" if text is None else text
 
 
 def number_expr(expr: pl.Expr, lang: str, decimals: int = 0) -> pl.Expr:
@@ -60,7 +63,8 @@ def number_expr(expr: pl.Expr, lang: str, decimals: int = 0) -> pl.Expr:
     ('1.234.567,9', '-1,235')
     """
     thousands, point = _separators(lang)
-    value = expr.cast(pl.Float64).round(decimals)
+    value = expr.cast(pl.Float64)
+    value = pl.when(value.is_finite()).then(value).round(decimals)  # NaN and ±inf: no number, null
     whole = value.abs().floor().cast(pl.Int64).cast(pl.String)
     grouped = whole.str.reverse().str.replace_all(r"(\d{3})", "${1}" + thousands).str.reverse()
     grouped = grouped.str.strip_prefix(thousands)

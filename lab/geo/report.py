@@ -328,7 +328,7 @@ def spatial_coverage(
         population = population_2025(catalog=cat, mirror=mirror).table
     except LabError as exc:
         log.info("no population figures (%s)", exc)
-    derived = population is None and "population" in units.columns
+    derived = population is None and "population" in units.columns and bool(units["population"].notna().any())
     if derived:  # the demo's units carry a population derived from published totals (labelled)
         population = pl.DataFrame(
             {
