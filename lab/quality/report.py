@@ -203,7 +203,7 @@ def scorecard_html(r: QualityReport, *, top: int = 25) -> Html:
             pl.col("freshness").replace_strict(
                 {s: t(f"quality_fresh_{s}", lang) for s in ("on_time", "late", "not_scheduled", "unknown")}
             ),
-            reasons=reasons_text(pl.col("reasons"), limit=4),
+            reasons=reasons_text(pl.col("reasons"), limit=4, lang=lang),
         )
     )
     keys = ["id", "title", "publisher", "mqa", "band", "udata", "stars", "freshness", "reasons"]

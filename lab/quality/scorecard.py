@@ -442,14 +442,19 @@ def score_listing(
     return score(meta, links=links, as_of=as_of, lang=lang)
 
 
-def reasons_text(reasons: pl.Expr, *, limit: int | None = None) -> pl.Expr:
-    """A list of reasons as one line: ``"reason (−20), reason, …"`` (the ``limit`` first)."""
+def reasons_text(reasons: pl.Expr, *, limit: int | None = None, lang: str = "en") -> pl.Expr:
+    """A list of reasons as one line: ``"reason (−20), reason, …"`` (the ``limit`` first), the points
+    written as readers of ``lang`` write numbers (:func:`lab.charts.number_expr`: ``−2,5`` in Vietnamese)."""
+    from lab.charts import number_expr
+
     items = reasons.list.head(limit) if limit else reasons
+    lost = pl.element().struct.field("points_lost").round(1)
+    shown = (
+        pl.when(lost == lost.round(0)).then(number_expr(lost, lang, 0)).otherwise(number_expr(lost, lang, 1))
+    )
     return items.list.eval(
         pl.element().struct.field("reason")
-        + pl.when(pl.element().struct.field("points_lost") > 0)
-        .then(pl.lit(" (−") + pl.element().struct.field("points_lost").round(1).cast(pl.String) + pl.lit(")"))
-        .otherwise(pl.lit(""))
+        + pl.when(lost > 0).then(pl.lit(" (−") + shown + pl.lit(")")).otherwise(pl.lit(""))
     ).list.join("; ")
 
 
