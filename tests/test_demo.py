@@ -300,7 +300,9 @@ def test_outcomes_and_ledger_agree_on_the_paid_service(demo: tuple[Path, dict]) 
     ledger = pl.read_csv(root / "revenue/notary_ledger.csv", try_parse_dates=True)
     assert str(ledger["date"].min()) >= "2023-01-01"
     assert (ledger["amount_vnd"] == ledger["lookups"] * ledger["fee_vnd"]).all()
-    out = pl.read_csv(root / "reuse/outcomes.csv", try_parse_dates=True).filter(pl.col("reuse_id") == paid)
+    out = pl.read_csv(root / "reuse/outcomes.csv", try_parse_dates=True, infer_schema_length=None).filter(
+        pl.col("reuse_id") == paid
+    )
     assert out["revenue_vnd"].sum() == ledger["amount_vnd"].sum()
     assert out["transactions"].sum() == ledger["lookups"].sum()
 
