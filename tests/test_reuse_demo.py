@@ -300,3 +300,19 @@ def test_registry_problems_speak_the_pages_language(demo: tuple[Path, dict[str, 
     for english in ("not in the catalog", "is not", "no dataset linked", "is already registered"):
         assert english not in vi_html
     assert "tập dữ liệu" in vi_html or "địa chỉ" in vi_html
+
+
+def test_english_pages_show_the_english_dataset_titles(demo: tuple[Path, dict[str, Any]]) -> None:
+    """Issue 20: the English reuse report showed Vietnamese dataset titles where English ones exist."""
+    from lab.reuse.report import ReuseReport
+
+    en = ReuseReport.build("2026-Q3", lang="en")
+    catalog = pl.read_csv(demo[0] / "catalog/portal_datasets.csv", infer_schema=False)
+    top = indicators.top_datasets(en.valid, 3)["dataset_id"].to_list()
+    titles = catalog.filter(pl.col("portal_id").is_in(top)).select("title_vi", "title_en").rows()
+    chart = html.unescape(str(en.top_datasets_chart()))
+    for vi_title, en_title in titles:
+        assert en_title[:30] in chart and (vi_title == en_title or vi_title[:30] not in chart), (
+            vi_title,
+            en_title,
+        )

@@ -35,6 +35,14 @@ from lab.reuse.revenue import load_ledger, load_services, monthly_revenue, recon
 from lab.reuse.targets import default_as_of, evaluate_targets, load_targets, metric_series, projection_line
 
 
+def _titles_in(listing: pl.DataFrame, lang: str) -> pl.DataFrame:
+    """The listing whose dataset titles (``title_vi``, the column the tables take them from) are in
+    ``lang``: the English title where the portal has one, in English pages."""
+    if lang != "en" or "title_en" not in listing.columns or "title_vi" not in listing.columns:
+        return listing
+    return listing.with_columns(title_vi=pl.coalesce("title_en", "title_vi"))
+
+
 def _status_label(status: str, lang: str) -> str:
     return t(f"reuse_status_{status.replace(' ', '_')}", lang)
 
@@ -221,7 +229,7 @@ class ReuseReport:
     def top_datasets_chart(self, n: int = 10) -> Svg:
         """The most reused datasets (bars: valid reuses linking each)."""
         tops = (
-            top_datasets(self.valid, n, self.listing)
+            top_datasets(self.valid, n, _titles_in(self.listing, self.lang))
             .with_columns(pl.coalesce(pl.col("title"), pl.col("dataset_id")).alias("label"))
             .with_columns(
                 pl.when(pl.col("label").str.len_chars() > 44)
@@ -296,7 +304,8 @@ class ReuseReport:
     def lineage(self, max_products: int = 12) -> Svg:
         """The lineage picture dataset → product → outcome over the period."""
         live = self.valid.filter(pl.col("launched") <= self.end)
-        frame = lineage_table(live, self.outcomes, self.listing, start=self.start, end=self.end)
+        listing = _titles_in(self.listing, self.lang)
+        frame = lineage_table(live, self.outcomes, listing, start=self.start, end=self.end)
         note = t("reuse_lineage_note", self.lang)
         return lineage_svg(frame, lang=self.lang, max_products=max_products, note=note)
 
