@@ -97,7 +97,8 @@ def test_text_summary_lists_possible_duplicates_for_review(
     summarise(capsys, tmp_path, "udata-csv", SAME_SITE)
     assert main(["reuse", "summary", "--registry", str(tmp_path / "registry.csv"), "--no-check"]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("7 reuses (5 with datasets) by 4 unique reusers; 7 links to 4 datasets")
+    assert out.startswith("7 reuses registered (5 with datasets;")
+    assert "by 4 unique reusers" in out and "7 links to 4 datasets" in out
     assert (
         "possible duplicates (all counted, to review): bb00000000000000000000a1, bb00000000000000000000a2"
         in out
