@@ -258,7 +258,7 @@ def test_ga4_pages_and_site_exports(tmp_path: Path) -> None:
     (pages,) = usage.ingest(DATA / "ga4_pages.csv", "ga4", store=tmp_path / "s")
     assert (pages.lines_read, pages.lines_rejected) == (9, 1)  # the '#' header block is skipped
     usage.ingest(DATA / "ga4_site.csv", "ga4", store=tmp_path / "s")
-    facts = usage.EventStore(tmp_path / "s").scan_facts().collect()
+    facts = usage.EventStore(tmp_path / "s").scan_facts(latest_only=False).collect()
     key = ["source_file", "month", "dataset_id", "metric"]
     rows = {
         (r["source_file"].split("@")[0], r["month"].isoformat()[:7], r["dataset_id"], r["metric"]): (
