@@ -175,6 +175,19 @@ def parse_datetime(text: pl.Expr, timezone: str) -> pl.Expr:
     ).cast(pl.Datetime("us", "UTC"))
 
 
+def parse_date(text: pl.Expr, timezone: str = "UTC") -> pl.Expr:
+    """The day (a ``Date``) a value writes, in any form :func:`parse_datetime` reads (epoch numbers,
+    which write no wall clock, in ``timezone``).
+
+    Examples
+    --------
+    >>> pl.select(parse_date(pl.lit("20240131"))).item()
+    datetime.date(2024, 1, 31)
+    """
+    local, _, epoch = _local_and_offset(text)
+    return pl.coalesce(local, epoch.dt.convert_time_zone(timezone).dt.replace_time_zone(None)).dt.date()
+
+
 def parse_month(text: pl.Expr, timezone: str = "UTC") -> pl.Expr:
     """The month (first day, a ``Date``) of a date in any form :func:`parse_datetime` reads.
 

@@ -219,7 +219,9 @@ def read_chunks(path: Path, chunk_bytes: int | None = None) -> Iterator[Chunk]:
 
     The file is memory-mapped and cut at the last line end before each ``chunk_bytes`` boundary, so
     each byte is copied once; each chunk's lines are counted once (the adapters use the count to
-    check that a fast whole-chunk parse gave one row per line).
+    check that a fast whole-chunk parse gave one row per line). NUL bytes become U+FFFD (the
+    replacement character), as invalid UTF-8 does: such a line is read as text, and rejected if it is
+    not a log line.
     """
     chunk_bytes = chunk_bytes or CHUNK_BYTES
     line_no = 1
@@ -235,6 +237,8 @@ def read_chunks(path: Path, chunk_bytes: int | None = None) -> Iterator[Chunk]:
                     cut = mm.rfind(b"\n", start, end) + 1
                     end = cut if cut > start else _next_line_end(mm, end, size)
                 data = mm[start:end]
+                if b"\x00" in data:  # NUL bytes (a binary or damaged log) split lines into fields
+                    data = data.replace(b"\x00", "\ufffd".encode())
                 n_lines = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
                 yield Chunk(line_no, data, n_lines)
                 line_no += n_lines
