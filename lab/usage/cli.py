@@ -62,7 +62,9 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         options["frontends"] = tuple(args.frontend)
     if args.ua_header is not None:
         options["ua_header"] = args.ua_header
-    store = EventStore(args.store, timezone=args.store_timezone)
+    new = not EventStore(args.store).exists()
+    # a new store takes its time zone from --store-timezone, else from --timezone (default Asia/Ho_Chi_Minh)
+    store = EventStore(args.store, timezone=args.store_timezone or (args.timezone if new else None))
     results = ingest(
         [Path(f) for f in args.files],
         args.format,
@@ -229,7 +231,10 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--store", metavar="DIR", help=store_help)
     p.add_argument("--rules", metavar="FILE", help="YAML URL routes (default: the Đà Nẵng portal's)")
     p.add_argument(
-        "--timezone", metavar="TZ", help="time zone of timestamps without an offset (default: the store's)"
+        "--timezone",
+        metavar="TZ",
+        help="time zone of timestamps without an offset (default: the store's); for a new store, also the "
+        "time zone of its days and months",
     )
     p.add_argument(
         "--store-timezone",
