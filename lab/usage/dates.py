@@ -175,6 +175,51 @@ def parse_datetime(text: pl.Expr, timezone: str) -> pl.Expr:
     ).cast(pl.Datetime("us", "UTC"))
 
 
+def _iso(text: pl.Expr, timezone: str) -> pl.Expr:
+    """The common forms only (ISO 8601 with seconds, with or without an offset, or a date): cheap."""
+    t = text.str.strip_chars().str.replace(" ", "T", literal=True).str.replace(r"Z$", "+00:00")
+    with_offset = t.str.contains(r"[+-]\d{2}:?\d{2}$")
+    aware = t.str.to_datetime("%Y-%m-%dT%H:%M:%S%.f%z", time_unit="us", time_zone="UTC", strict=False)
+    naive = (
+        t.str.to_datetime("%Y-%m-%dT%H:%M:%S%.f", time_unit="us", strict=False)
+        .dt.replace_time_zone(timezone, ambiguous="earliest", non_existent="null")
+        .dt.convert_time_zone("UTC")
+    )
+    date_only = (
+        t.str.to_date("%Y-%m-%d", strict=False)
+        .cast(pl.Datetime("us"))
+        .dt.replace_time_zone(timezone, ambiguous="earliest", non_existent="null")
+        .dt.convert_time_zone("UTC")
+    )
+    return pl.when(with_offset).then(aware).otherwise(pl.coalesce(naive, date_only))
+
+
+def _parse_series(values: pl.Series, timezone: str) -> pl.Series:
+    s = values.cast(pl.String)
+    out = pl.select(_iso(pl.lit(s), timezone).cast(pl.Datetime("us", "UTC"))).to_series()
+    missing = (out.is_null() & s.is_not_null()).arg_true()
+    if missing.len():
+        slow = pl.select(parse_datetime(pl.lit(s.gather(missing)), timezone)).to_series()
+        out = out.scatter(missing, slow)
+    return out.alias(values.name)
+
+
+def parse_timestamps(text: pl.Expr, timezone: str) -> pl.Expr:
+    """:func:`parse_datetime`, fast on a column of event times: the common ISO 8601 forms are parsed
+    for every row with three ``strptime`` passes, and only the rows they leave null go through every
+    other form (the regular expressions cost ten times as much as the ISO passes on millions of rows).
+
+    Examples
+    --------
+    >>> s = pl.Series(["2024-05-01T10:00:00+07:00", "31/12/2024 08:30", None])
+    >>> pl.select(parse_timestamps(pl.lit(s), "Asia/Ho_Chi_Minh")).to_series().dt.strftime("%F %R").to_list()
+    ['2024-05-01 03:00', '2024-12-31 01:30', None]
+    """
+    return text.map_batches(
+        lambda s: _parse_series(s, timezone), return_dtype=pl.Datetime("us", "UTC"), is_elementwise=True
+    )
+
+
 def parse_date(text: pl.Expr, timezone: str = "UTC") -> pl.Expr:
     """The day (a ``Date``) a value writes, in any form :func:`parse_datetime` reads (epoch numbers,
     which write no wall clock, in ``timezone``).

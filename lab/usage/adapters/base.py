@@ -24,7 +24,7 @@ from typing import Any, NamedTuple, TypeVar
 
 import polars as pl
 
-from lab.usage.dates import parse_datetime
+from lab.usage.dates import parse_timestamps
 from lab.usage.routes import PORTAL_RULES, UrlRules
 from lab.usage.rules import CountingRules
 
@@ -325,4 +325,4 @@ def parse_timestamp(text: pl.Expr, timezone: str) -> pl.Expr:
     >>> pl.select(parse_timestamp(pl.lit("2024-05-01T10:00:00+07:00"), "UTC")).item()
     datetime.datetime(2024, 5, 1, 3, 0, tzinfo=zoneinfo.ZoneInfo(key='UTC'))
     """
-    return parse_datetime(text, timezone)
+    return parse_timestamps(text, timezone)
