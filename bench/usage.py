@@ -586,6 +586,31 @@ def ingest_throughput(work: Path, lines: int) -> list[tuple[str, int, float, flo
     return out
 
 
+def dedup_throughput(work: Path, lines: int) -> tuple[int, float, float]:
+    """Lines per second of ingesting the generated combined log *again*, saved with one more line end
+    (another sha256), into the store that holds it: every event is found already there by its content
+    key (:mod:`lab.usage.dedup`) and nothing is added. Median of :data:`INGEST_RUNS`."""
+    from lab.usage.ingest import ingest
+
+    path = make_log_inputs(work, lines)["combined"]
+    copy = path.with_name(path.name + ".again")
+    shutil.copyfile(path, copy)
+    with copy.open("a") as fh:
+        fh.write("\n")
+    store = work / "store-dedup"
+    ingest(path, "combined", store=store, progress=False)
+    runs = []
+    for _ in range(INGEST_RUNS):
+        cpu0 = _cpu()
+        started = time.perf_counter()
+        (result,) = ingest(copy, "combined", store=store, progress=False)
+        runs.append((time.perf_counter() - started, _cpu() - cpu0, result.lines_read))
+        assert result.events_kept == 0 and result.duplicates > 0, result.summary()
+    shutil.rmtree(store, ignore_errors=True)
+    seconds, cpu, n = sorted(runs)[len(runs) // 2]
+    return n, seconds, cpu
+
+
 def _cpu() -> float:
     """CPU seconds of this process so far (user + system, all threads)."""
     r = resource.getrusage(resource.RUSAGE_SELF)
@@ -752,6 +777,11 @@ def main() -> int:
             print(
                 f"   {fmt:<14} {n:>10,} {seconds:>9.2f} {n / seconds:>12,.0f} {cpu:>8.2f} {n / cpu:>12,.0f}"
             )
+        n, seconds, cpu = dedup_throughput(work, lines)
+        print(
+            f"   {'combined again':<14} {n:>10,} {seconds:>9.2f} {n / seconds:>12,.0f} {cpu:>8.2f} "
+            f"{n / cpu:>12,.0f}   (the same log + one line end, into the store holding it: all duplicates)"
+        )
         print(f"   load average while measuring: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     finally:
         if not args.work:

@@ -264,7 +264,8 @@ def test_cli_kpis_json_keeps_its_keys_and_publishes_safe_periods(
     monkeypatch.setenv("LAB_USAGE_SECRET", "disclosure-test-secret-0123456789")
     assert main(["usage", "kpis", "--store", str(store), "--json"]) == 0
     records = json.loads(capsys.readouterr().out)
-    assert set(records[0]) == {"period", *usage.TOTALS, "suppressed"}
+    # its keys, plus what issue 14 adds to every record: where the figures come from, the store's zone
+    assert set(records[0]) == {"period", *usage.TOTALS, "suppressed", "source", "timezone"}
     march = next(r for r in records if r["period"] == "2025-03")
     assert march["api_calls"] is None and "api_calls" in march["suppressed"]
     assert main(["usage", "kpis", "--store", str(store), "--by", "day", "--json"]) == 0

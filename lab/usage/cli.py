@@ -1,11 +1,14 @@
-"""``lab usage ingest | kpis | top``: the usage commands of the ``lab`` CLI.
+"""``lab usage ingest | kpis | top | forget``: the usage commands of the ``lab`` CLI.
 
 ::
 
     lab usage ingest --format {combined,common,haproxy,gateway-csv,gateway-jsonl,channel-csv,accounts,
                                datagouv-metrics,socrata-site-metrics,ga4} FILE... --store DIR
-    lab usage kpis --store DIR [--from YYYY-MM] [--to YYYY-MM] [--by month|day] [--min-count K] --json
-    lab usage top --store DIR --metric {dataset_views,downloads,api_calls} --n N --json
+                     [--timezone TZ] [--store-timezone TZ] [--earliest YYYY-MM-DD] [--latest YYYY-MM-DD]
+    lab usage kpis --store DIR [--from YYYY-MM] [--to YYYY-MM] [--by month|day] [--min-count K]
+                   [--source SOURCE] --json
+    lab usage top --store DIR --metric {dataset_views,downloads,api_calls} --n N [--source SOURCE] --json
+    lab usage forget FILE|SHA256 --store DIR [--format FORMAT]
 
 ``--store`` defaults to ``$LAB_USAGE_STORE`` or ``data/store``.
 """
@@ -17,6 +20,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from lab.errors import LabError
 from lab.usage.adapters import FORMATS
 from lab.usage.privacy import DEFAULT_MIN_COUNT
 
@@ -58,7 +62,9 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         options["frontends"] = tuple(args.frontend)
     if args.ua_header is not None:
         options["ua_header"] = args.ua_header
-    store = EventStore(args.store, timezone=args.store_timezone)
+    new = not EventStore(args.store).exists()
+    # a new store takes its time zone from --store-timezone, else from --timezone (default Asia/Ho_Chi_Minh)
+    store = EventStore(args.store, timezone=args.store_timezone or (args.timezone if new else None))
     results = ingest(
         [Path(f) for f in args.files],
         args.format,
@@ -68,6 +74,8 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         timezone=args.timezone,
         options=options,
         progress=None if not args.json else False,
+        earliest=args.earliest,
+        latest=args.latest,
     )
     if args.json:
         print(json.dumps([r.as_dict(with_text=True) for r in results], ensure_ascii=False, indent=2))
@@ -110,18 +118,38 @@ def _existing_store(path: str | None):  # type: ignore[no-untyped-def]
     return store
 
 
+def _check_min_count(value: int) -> int:
+    if value < 0:
+        raise LabError(f"--min-count must be 0 or more, not {value}")
+    return value
+
+
 def cmd_kpis(args: argparse.Namespace) -> int:
-    """Print the portal totals per month or day (``--json``: a list of records)."""
+    """Print the portal totals per month or day (``--json``: a list of records, each with its
+    ``source`` and the store's ``timezone``)."""
     from lab.usage.kpis import TOTALS, portal_totals
 
+    _check_min_count(args.min_count)
     args.store = _existing_store(args.store)
 
-    table = portal_totals(args.store, start=args.start, end=args.end, by=args.by, min_count=args.min_count)
+    table = portal_totals(
+        args.store,
+        start=args.start,
+        end=args.end,
+        by=args.by,
+        min_count=args.min_count,
+        source=args.source,
+    )
     records = _records(table, TOTALS)
+    timezone = args.store.timezone
+    for record, row in zip(records, table.iter_rows(named=True), strict=True):
+        record["source"] = row["source"]
+        record["timezone"] = timezone
     if args.json:
         print(json.dumps(records, ensure_ascii=False, indent=2))
         return 0
-    _print_table(records, ["period", *TOTALS])
+    _print_table(records, ["period", *TOTALS, "source"])
+    print(f"periods are calendar {args.by}s in {timezone} (the store's time zone)")
     return 0
 
 
@@ -129,10 +157,17 @@ def cmd_top(args: argparse.Namespace) -> int:
     """Print the top datasets by a metric (``--json``: a list of records)."""
     from lab.usage.kpis import top_datasets
 
+    _check_min_count(args.min_count)
     args.store = _existing_store(args.store)
 
     table = top_datasets(
-        args.store, metric=args.metric, n=args.n, start=args.start, end=args.end, min_count=args.min_count
+        args.store,
+        metric=args.metric,
+        n=args.n,
+        start=args.start,
+        end=args.end,
+        min_count=args.min_count,
+        source=args.source,
     )
     records = [
         {
@@ -140,13 +175,27 @@ def cmd_top(args: argparse.Namespace) -> int:
             "dataset_id": r["dataset_id"],
             args.metric: r[args.metric],
             "suppressed": r[f"{args.metric}_suppressed"],
+            "source": r["source"],
         }
         for r in table.iter_rows(named=True)
     ]
     if args.json:
         print(json.dumps(records, ensure_ascii=False, indent=2))
         return 0
-    _print_table(records, ["rank", "dataset_id", args.metric])
+    _print_table(records, ["rank", "dataset_id", args.metric, "source"])
+    return 0
+
+
+def cmd_forget(args: argparse.Namespace) -> int:
+    """Remove an ingested file (its parts and ledger entry) from the store."""
+    store = _existing_store(args.store)
+    for entry in store.forget(args.file, fmt=args.format):
+        sha, kind = str(entry.get("sha256"))[:12], entry.get("kind", "events")
+        print(
+            f"forgot {entry.get('name')} (sha256 {sha}, --format {entry.get('format')}): "
+            f"{entry.get('events_kept', 0):,} {kind} removed"
+        )
+    print(f"store: {store.path}")
     return 0
 
 
@@ -167,7 +216,7 @@ def _print_table(records: list[dict[str, Any]], columns: list[str]) -> None:
 
 
 def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
-    """Add ``lab usage ingest | kpis | top`` to the ``lab`` CLI."""
+    """Add ``lab usage ingest | kpis | top | forget`` to the ``lab`` CLI."""
     usage = subparsers.add_parser(
         "usage", help="usage analytics: ingest logs, KPIs, top datasets", parents=[common]
     )
@@ -182,12 +231,23 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--store", metavar="DIR", help=store_help)
     p.add_argument("--rules", metavar="FILE", help="YAML URL routes (default: the Đà Nẵng portal's)")
     p.add_argument(
-        "--timezone", metavar="TZ", help="time zone of timestamps without an offset (default: the store's)"
+        "--timezone",
+        metavar="TZ",
+        help="time zone of timestamps without an offset (default: the store's); for a new store, also the "
+        "time zone of its days and months",
     )
     p.add_argument(
         "--store-timezone",
         metavar="TZ",
-        help="time zone of the months of a new store (default Asia/Ho_Chi_Minh)",
+        help="time zone of the days and months of a new store (default Asia/Ho_Chi_Minh); fixed at creation",
+    )
+    p.add_argument(
+        "--earliest",
+        metavar="YYYY-MM-DD",
+        help="events before this day are rejected (default 2017-01-01, the portal's launch)",
+    )
+    p.add_argument(
+        "--latest", metavar="YYYY-MM-DD", help="events after this day are rejected (default: tomorrow)"
     )
     p.add_argument(
         "--frontend", action="append", metavar="NAME", help="HAProxy: keep only this frontend (repeatable)"
@@ -213,6 +273,11 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
         metavar="K",
         help="publish whole safe periods counting at least K (default 5; lab/usage/disclosure.py)",
     )
+    p.add_argument(
+        "--source",
+        metavar="SOURCE",
+        help="only this source: events, or an import format (datagouv-metrics, socrata-site-metrics, ga4)",
+    )
     p.add_argument("--json", action="store_true", help="print a JSON list of records")
     p.set_defaults(func=cmd_kpis)
 
@@ -234,5 +299,18 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
         metavar="K",
         help="publish whole safe periods counting at least K (default 5; lab/usage/disclosure.py)",
     )
+    p.add_argument(
+        "--source",
+        metavar="SOURCE",
+        help="only this source: events, or an import format (datagouv-metrics, socrata-site-metrics, ga4)",
+    )
     p.add_argument("--json", action="store_true", help="print a JSON list of records")
     p.set_defaults(func=cmd_top)
+
+    p = usub.add_parser(
+        "forget", help="remove an ingested file (its events or facts and its ledger entry)", parents=[common]
+    )
+    p.add_argument("file", metavar="FILE|SHA256", help="the input file, or its sha256 (8 hex digits or more)")
+    p.add_argument("--store", metavar="DIR", help=store_help)
+    p.add_argument("--format", choices=FORMATS, metavar="FORMAT", help="only the entry read as this format")
+    p.set_defaults(func=cmd_forget)

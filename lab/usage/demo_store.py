@@ -6,7 +6,10 @@
 already in the store (same sha256, memoised by size and modification time) adds nothing, so a report
 can call it on every run. The demo's usage is **synthetic**; a store that already holds real data
 refuses it (and a demo store refuses real data), so the two are never mixed. A demo store made with
-another usage secret (on another machine, under another home) is rebuilt from the demo.
+another usage secret (on another machine, under another home) is rebuilt from the demo. The store
+records which demo it was built from (generator, seed, scale of the demo's ``manifest.json``): a demo
+generated again with the same seed and scale adds nothing (its events are already there, by content),
+and a store of another demo is refused rather than mixed with it.
 """
 
 from __future__ import annotations
@@ -14,9 +17,10 @@ from __future__ import annotations
 import logging
 import shutil
 from pathlib import Path
+from typing import Any
 
 from lab.catalog import Catalog, load_catalog
-from lab.fetch import fetch
+from lab.fetch import demo_dir, fetch
 from lab.loader import record_provenance
 from lab.usage.ingest import IngestResult, ingest
 from lab.usage.privacy import fingerprint, load_secret
@@ -31,6 +35,17 @@ DEMO_SOURCES: tuple[tuple[str, str | None], ...] = (
     ("portal-signups", "accounts"),
 )
 """Catalog id → ingest format of the demo portal's usage inputs."""
+
+
+def demo_identity(folder: str | Path | None = None) -> dict[str, Any] | None:
+    """Which demo portal a folder holds (``generator``, ``format_version``, ``seed``, ``scale`` of its
+    manifest), or None if it has no manifest. Default: ``$LAB_DEMO`` (``data/demo``)."""
+    from lab.demo import read_manifest
+
+    manifest = read_manifest(folder if folder is not None else demo_dir())
+    if manifest is None:
+        return None
+    return {k: manifest.get(k) for k in ("generator", "format_version", "seed", "scale")}
 
 
 def is_synthetic(store: EventStore | str | Path | None = None) -> bool:
@@ -64,7 +79,8 @@ def ingest_demo(
     Raises
     ------
     lab.usage.store.StoreError
-        The store already holds real (not synthetic) inputs.
+        The store already holds real (not synthetic) inputs, or was built from another demo portal
+        (another seed or scale).
     lab.errors.LabError
         The demo portal is missing (generate it with ``lab demo``) or a file cannot be read.
     """
@@ -77,6 +93,7 @@ def ingest_demo(
         log.warning("rebuilding the demo usage store %s: it was made with another usage secret", st.path)
         shutil.rmtree(st.path)
     cat = catalog if isinstance(catalog, Catalog) else load_catalog(catalog)
+    identity = demo_identity()
     results: list[IngestResult] = []
     for dataset_id, fmt in DEMO_SOURCES:
         dataset = cat.get(dataset_id)
@@ -90,6 +107,7 @@ def ingest_demo(
                 timezone=dist.options.get("timezone"),
                 synthetic=dataset.synthetic,
                 progress=progress,
+                demo=identity if dataset.synthetic else None,
             )
     for r in results:
         log.info("%s", r.summary())

@@ -1,11 +1,18 @@
 """Ingest: input files → the event store, incrementally, idempotently, atomically per file.
 
-For each file: its sha256 is looked up in the ledger (a file already ingested adds nothing, whatever
-its name); otherwise its adapter stages events batch by batch into ``.staging/`` split by month, the
+For each file: its sha256 and format are looked up in the ledger (a file already ingested adds
+nothing, whatever its name); otherwise its adapter stages events batch by batch into ``.staging/``
+split by month, events already in the store (by content, :mod:`lab.usage.dedup`) are dropped, the
 counting rules (:mod:`lab.usage.rules`) run month by month (memory stays bounded by one month of one
 file), each month becomes one Parquet part, and the parts plus the ledger entry are committed
-(:meth:`lab.usage.store.EventStore.commit`). Bad lines are counted with their reason and never stop
-the ingest.
+(:meth:`lab.usage.store.EventStore.commit`).
+
+Bad lines are counted with their reason and never stop the ingest; events dated outside the plausible
+window (the portal's launch, :data:`PORTAL_LAUNCH`, to tomorrow) are bad lines too. But nothing is
+silently empty: a file of which nothing could be kept raises :class:`NothingKeptError` (one line:
+the file, the count, the first reason) and leaves the store as it was; a file is recorded in the
+ledger only when something of it was kept. When more than :data:`WARN_REJECTED` of a file's lines are
+rejected, a warning names the top reasons.
 """
 
 from __future__ import annotations
@@ -14,7 +21,7 @@ import logging
 import shutil
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +31,7 @@ from tqdm.auto import tqdm
 from lab.errors import LabError, ReadError
 from lab.fetch import file_sha256
 from lab.usage.adapters import ADAPTERS, FORMATS, Context, Reject
+from lab.usage.dedup import drop_known
 from lab.usage.privacy import fingerprint, load_secret
 from lab.usage.routes import PORTAL_RULES, UrlRules
 from lab.usage.rules import CountingRules, apply_rules
@@ -33,6 +41,55 @@ from lab.usage.summary import summarise, summary_name
 
 log = logging.getLogger(__name__)
 
+PORTAL_LAUNCH = date(2017, 1, 1)
+"""The earliest plausible event (the Đà Nẵng open data portal's launch); ``earliest`` overrides it."""
+WARN_REJECTED = 0.05
+"""Above this share of rejected lines, an ingest warns with the top reasons."""
+
+
+class NothingKeptError(LabError):
+    """An input file of which nothing could be kept (every line rejected, or no event in it)."""
+
+
+def plausible_window(
+    earliest: date | datetime | str | None = None, latest: date | datetime | str | None = None
+) -> tuple[datetime, datetime]:
+    """The time range (UTC, inclusive) in which an event is plausible.
+
+    Parameters
+    ----------
+    earliest
+        First plausible day (default :data:`PORTAL_LAUNCH`), ``YYYY-MM-DD`` or a date.
+    latest
+        Last plausible moment (default: now + 1 day: a log is never from the future).
+
+    Examples
+    --------
+    >>> plausible_window("2020-01-01", "2020-12-31")[0].isoformat()
+    '2020-01-01T00:00:00+00:00'
+    """
+
+    def as_dt(value: date | datetime | str, what: str, end: bool) -> datetime:
+        if isinstance(value, str):
+            try:
+                value = date.fromisoformat(value.strip())
+            except ValueError:
+                raise LabError(f"{what} {value!r} is not a date YYYY-MM-DD") from None
+        if isinstance(value, datetime):
+            return value if value.tzinfo else value.replace(tzinfo=UTC)
+        start = datetime(value.year, value.month, value.day, tzinfo=UTC)
+        return start + timedelta(days=1) - timedelta(microseconds=1) if end else start
+
+    lo = as_dt(earliest if earliest is not None else PORTAL_LAUNCH, "--earliest", end=False)
+    hi = (
+        as_dt(latest, "--latest", end=True)
+        if latest is not None
+        else datetime.now(UTC).replace(microsecond=0) + timedelta(days=1)
+    )
+    if lo > hi:
+        raise LabError(f"the plausible window is empty: {lo:%Y-%m-%d} is after {hi:%Y-%m-%d}")
+    return lo, hi
+
 
 @dataclass
 class IngestResult:
@@ -41,10 +98,11 @@ class IngestResult:
     file: str
     format: str
     sha256: str
-    status: str  # "ingested" or "already ingested"
+    status: str  # "ingested", "already ingested" or "already in the store" (every event a duplicate)
     kind: str = "events"
     lines_read: int = 0
     lines_rejected: int = 0
+    duplicates: int = 0
     events_kept: int = 0
     events_counted: int = 0
     reasons: dict[str, int] = field(default_factory=dict)
@@ -68,6 +126,7 @@ class IngestResult:
             "lines_read": self.lines_read,
             "lines_parsed": self.lines_parsed,
             "lines_rejected": self.lines_rejected,
+            "duplicates": self.duplicates,
             "events_kept": self.events_kept,
             "events_counted": self.events_counted,
             "reasons": dict(self.reasons),
@@ -80,10 +139,20 @@ class IngestResult:
         """One line for people."""
         what = "facts" if self.kind == "facts" else "events"
         state = "" if self.status == "ingested" else f" ({self.status}: nothing added)"
+        dupes = f", {self.duplicates:,} already in the store" if self.duplicates else ""
         return (
             f"{self.file}: {self.lines_read:,} lines read, {self.lines_parsed:,} parsed, "
-            f"{self.lines_rejected:,} rejected, {self.events_kept:,} {what} kept{state}"
+            f"{self.lines_rejected:,} rejected{dupes}, {self.events_kept:,} {what} kept{state}"
         )
+
+    def rejected_share(self) -> float:
+        """The share of lines rejected (0 for an empty file)."""
+        return self.lines_rejected / self.lines_read if self.lines_read else 0.0
+
+    def top_reasons(self, n: int = 3) -> str:
+        """The ``n`` most frequent reject reasons with their counts, for one line."""
+        top = sorted(self.reasons.items(), key=lambda kv: (-kv[1], kv[0]))[:n]
+        return ", ".join(f"{reason} ({count:,})" for reason, count in top)
 
 
 def _from_entry(path: Path, entry: dict[str, Any]) -> IngestResult:
@@ -95,6 +164,7 @@ def _from_entry(path: Path, entry: dict[str, Any]) -> IngestResult:
         kind=entry.get("kind", "events"),
         lines_read=entry.get("lines_read", 0),
         lines_rejected=entry.get("lines_rejected", 0),
+        duplicates=entry.get("duplicates", 0),
         events_kept=entry.get("events_kept", 0),
         events_counted=entry.get("events_counted", 0),
         reasons=entry.get("reasons", {}),
@@ -115,6 +185,9 @@ def ingest(
     options: Mapping[str, Any] | None = None,
     synthetic: bool = False,
     progress: bool | None = None,
+    earliest: date | datetime | str | None = None,
+    latest: date | datetime | str | None = None,
+    demo: Mapping[str, Any] | None = None,
 ) -> list[IngestResult]:
     """Ingest input files of one format into the store.
 
@@ -139,17 +212,28 @@ def ingest(
         synthetic and real inputs.
     progress
         Show a progress bar (default: only on a terminal).
+    earliest, latest
+        The plausible window of event times (:func:`plausible_window`: default the portal's launch,
+        2017-01-01, to now + 1 day); events outside are rejected with their reason. Monthly facts of
+        other platforms are not checked (they may predate the portal).
+    demo
+        The identity of the demo portal the files come from (``generator``, ``seed``, ``scale``):
+        recorded in the store, which refuses files of another demo.
 
     Returns
     -------
     list of IngestResult
-        One per file, in order; files already in the store say so and add nothing.
+        One per file, in order; files already in the store say so and add nothing, and so do files
+        whose every event is already there (by content: :mod:`lab.usage.dedup`).
 
     Raises
     ------
+    NothingKeptError
+        A file of which nothing could be kept (every line rejected: the count and the first reason;
+        an empty file; no event in it). Files before it are in the store; it and those after are not.
     lab.errors.LabError
-        An unknown format, a missing file, a file that is not of the format at all (no line of it
-        readable is *not* an error: it is ingested with every line rejected), a store problem.
+        An unknown format, a missing file, a file that is not of the format at all, a bad time zone,
+        a store problem.
     """
     if fmt not in ADAPTERS:
         raise LabError(f"unknown usage format {fmt!r}: one of {', '.join(FORMATS)}")
@@ -158,10 +242,15 @@ def ingest(
         if not path.is_file():
             raise ReadError("no such file", file=path)
     store = store if isinstance(store, EventStore) else EventStore(store)
+    for tz in (timezone, store._timezone):
+        if tz is not None:
+            check_timezone(tz)
+    window = plausible_window(earliest, latest)
+    demo_id = dict(demo) if demo is not None else None
     secret = load_secret()
     print_ = fingerprint(secret)
     results = []
-    with store.writing(print_):
+    with store.writing(print_, demo_id):
         if any(bool(e.get("synthetic")) != synthetic for e in store.entries()):
             kind = "synthetic (demo)" if not synthetic else "real"
             raise StoreError(f"holds {kind} usage data: use another store for these files", file=store.path)
@@ -179,9 +268,23 @@ def ingest(
                     options=dict(options or {}),
                     synthetic=synthetic,
                     progress=progress,
+                    window=window,
+                    demo=demo_id,
                 )
             )
     return results
+
+
+def check_timezone(name: str) -> str:
+    """``name`` if it is an IANA time zone polars knows (``Asia/Ho_Chi_Minh``, ``UTC``), else a
+    one-line :class:`~lab.errors.LabError`."""
+    try:
+        pl.select(pl.lit(datetime(2020, 1, 1)).dt.replace_time_zone(name))
+    except (pl.exceptions.PolarsError, ValueError, OSError):
+        raise LabError(
+            f"unknown time zone {name!r}: give an IANA name such as Asia/Ho_Chi_Minh or UTC"
+        ) from None
+    return name
 
 
 def _ingest_one(
@@ -197,11 +300,13 @@ def _ingest_one(
     options: dict[str, Any],
     synthetic: bool,
     progress: bool | None,
+    window: tuple[datetime, datetime] | None = None,
+    demo: dict[str, Any] | None = None,
 ) -> IngestResult:
     sha = file_sha256(path)
-    known = store.entry(sha)
+    known = store.entry(sha, fmt)
     if known is not None:
-        log.info("%s: already ingested (sha256 %s)", path, sha[:12])
+        log.info("%s: already ingested as %s (sha256 %s)", path, fmt, sha[:12])
         return _from_entry(path, known)
     info = ADAPTERS[fmt]
     ctx = Context(
@@ -211,14 +316,17 @@ def _ingest_one(
         counting=counting,
         timezone=timezone,
         options=options,
+        window=window if info.kind == "events" else None,
     )
     staging = store.staging_dir(sha)
+    part_id = f"{sha[:16]}-{fmt}"
+    duplicates = 0
     try:
         if info.kind == "facts":
-            parts, kept, counted, channels = _stage_facts(path, info.read, ctx, staging, sha)
+            parts, kept, counted, channels = _stage_facts(path, info.read, ctx, staging, part_id)
         else:
-            parts, kept, counted, channels = _stage_events(
-                path, info.read, ctx, staging, sha, store, progress
+            parts, kept, counted, channels, duplicates = _stage_events(
+                path, info.read, ctx, staging, part_id, store, progress
             )
         first = month_label(ctx.ts_min, store.timezone) if ctx.ts_min is not None else None
         last = month_label(ctx.ts_max, store.timezone) if ctx.ts_max is not None else None
@@ -230,6 +338,7 @@ def _ingest_one(
             kind=info.kind,
             lines_read=ctx.lines_read,
             lines_rejected=ctx.lines_rejected,
+            duplicates=duplicates,
             events_kept=kept,
             events_counted=counted,
             reasons=dict(ctx.reasons),
@@ -237,6 +346,21 @@ def _ingest_one(
             first_month=first,
             last_month=last,
         )
+        if kept == 0:
+            if duplicates:
+                result.status = "already in the store"
+                log.info("%s", result.summary())
+                return result
+            raise NothingKeptError(_nothing_kept(result), file=path)
+        if result.rejected_share() > WARN_REJECTED:
+            log.warning(
+                "%s: %s of %s lines rejected (%.1f %%): %s",
+                path,
+                f"{result.lines_rejected:,}",
+                f"{result.lines_read:,}",
+                100 * result.rejected_share(),
+                result.top_reasons(),
+            )
         entry = {
             "sha256": sha,
             "name": path.name,
@@ -246,6 +370,7 @@ def _ingest_one(
             "ingested_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
             "lines_read": ctx.lines_read,
             "lines_rejected": ctx.lines_rejected,
+            "duplicates": duplicates,
             "events_kept": kept,
             "events_counted": counted,
             "reasons": dict(ctx.reasons),
@@ -253,15 +378,42 @@ def _ingest_one(
             "first_month": first,
             "last_month": last,
             "covers": sorted(set(info.covers) | channels) if info.kind == "events" else [],
-            "rules": {"counting": counting.as_dict(), "timezone": timezone, "options": _jsonable(options)},
+            "rules": {
+                "counting": counting.as_dict(),
+                "timezone": timezone,
+                "options": _jsonable(options),
+                **(
+                    {"window": [f"{window[0]:%Y-%m-%d}", f"{window[1]:%Y-%m-%d}"]}
+                    if window and info.kind == "events"
+                    else {}
+                ),
+            },
             "parts": parts,
             **({"summaries": [summary_name(p) for p in parts]} if info.kind == "events" else {}),
         }
-        store.commit(entry, staging, secret_print)
+        store.commit(entry, staging, secret_print, demo=demo)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     log.info("%s", result.summary())
     return result
+
+
+def _nothing_kept(result: IngestResult) -> str:
+    """The one-line cause of an ingest that kept nothing."""
+    what = "facts" if result.kind == "facts" else "events"
+    if result.lines_read == 0:
+        return f"nothing kept: no {'rows' if result.kind == 'facts' else 'lines'} in the file"
+    if result.lines_rejected == result.lines_read:
+        first = result.rejects[0] if result.rejects else None
+        cause = f" (first: line {first.line}: {first.reason})" if first else ""
+        return (
+            f"nothing kept: all {result.lines_read:,} lines rejected as --format {result.format}{cause}; "
+            "the store is unchanged"
+        )
+    return (
+        f"nothing kept: {result.lines_parsed:,} of {result.lines_read:,} lines read but no {what} in them "
+        f"(--format {result.format}); the store is unchanged"
+    )
 
 
 def _jsonable(options: dict[str, Any]) -> dict[str, Any]:
@@ -277,10 +429,10 @@ def _stage_events(
     read: Any,
     ctx: Context,
     staging: Path,
-    sha: str,
+    part_id: str,
     store: EventStore,
     progress: bool | None,
-) -> tuple[list[str], int, int, set[str]]:
+) -> tuple[list[str], int, int, set[str], int]:
     """Stage the adapter's batches by month, apply the counting rules per month, write the parts.
 
     Batches stay in memory up to :data:`SPILL_ROWS` events, then every month's batches are spilled to
@@ -320,7 +472,7 @@ def _stage_events(
     spilled = {int(p.name) for p in raw.iterdir()} if raw.is_dir() else set()
     months = sorted(spilled | set(held))
     parts: list[str] = []
-    kept = counted = 0
+    kept = counted = duplicates = 0
     channels: set[str] = set()
     for ym in tqdm(
         months, desc="counting rules", unit=" month", disable=None if progress is None else not progress
@@ -329,8 +481,13 @@ def _stage_events(
         if (raw / f"{ym}").is_dir():
             frames.append(pl.read_parquet(raw / f"{ym}" / "*.parquet"))
         staged = pl.concat(frames)
+        staged, dropped = drop_known(staged, store.month_parts(ym // 100, ym % 100))
+        duplicates += dropped
+        shutil.rmtree(raw / f"{ym}", ignore_errors=True)
+        if staged.is_empty():
+            continue
         events = conform_events(apply_rules(staged, ctx.counting)).collect()
-        rel = f"year={ym // 100:04d}/month={ym % 100:02d}/part-{sha[:16]}.parquet"
+        rel = f"year={ym // 100:04d}/month={ym % 100:02d}/part-{part_id}.parquet"
         target = staging / rel
         target.parent.mkdir(parents=True, exist_ok=True)
         events.write_parquet(target, statistics=True)
@@ -339,19 +496,18 @@ def _stage_events(
         kept += events.height
         counted += int(events.get_column("counted").sum())
         channels |= set(events.get_column("channel").unique().cast(pl.String).to_list())
-        shutil.rmtree(raw / f"{ym}", ignore_errors=True)
-    return parts, kept, counted, channels
+    return parts, kept, counted, channels, duplicates
 
 
 def _stage_facts(
-    path: Path, read: Any, ctx: Context, staging: Path, sha: str
+    path: Path, read: Any, ctx: Context, staging: Path, part_id: str
 ) -> tuple[list[str], int, int, set[str]]:
     """Collect the adapter's monthly facts into one part."""
     frames = [f for f in read(path, ctx) if not f.is_empty()]
     if not frames:
         return [], 0, 0, set()
     facts = conform_facts(pl.concat(frames, how="vertical_relaxed")).collect()
-    rel = f"facts/part-{sha[:16]}.parquet"
+    rel = f"facts/part-{part_id}.parquet"
     (staging / "facts").mkdir(parents=True, exist_ok=True)
     facts.write_parquet(staging / rel)
     return [rel], facts.height, facts.height, set()

@@ -4,8 +4,13 @@ accounts per quarter, growth. Lazy polars queries over the store, each collected
 Every KPI counts only ``counted`` events (see :mod:`lab.usage.rules`), takes ``min_count`` (default
 5) and suppresses smaller cells (null + a ``<column>_suppressed`` flag, never 0). A metric whose
 inputs do not cover a month (no web log for that month, no API gateway export, …) is null: the
-inputs cannot tell. Where the events cannot tell but an imported site-wide monthly fact can (Socrata
-site metrics, data.gouv.fr global stats, a site-level GA4 export), the fact fills the cell.
+inputs cannot tell. Where the events cannot tell but imported monthly facts can, the facts fill the
+cell: a site-wide fact (Socrata site metrics, data.gouv.fr global stats, a site-level GA4 export), else
+the sum of the imported per-dataset facts (data.gouv.fr per-dataset files, GA4 pages) for dataset views
+and downloads. Every row says where its figures come from (``source``: ``events``, the import format,
+or both joined by ``+``), and ``source=`` keeps one source only. :func:`top_datasets` ranks datasets
+the same way: events where they cover the month, imported per-dataset facts for the other months
+(data.gouv.fr "visits" are dataset page views: ``dataset_views``).
 
 Periods are calendar months (or days) in the store's time zone, written ``YYYY-MM`` (``YYYY-MM-DD``).
 
@@ -79,6 +84,15 @@ METRIC_FAMILIES: dict[str, tuple[str, ...]] = {
     "channel_requests": ("zalo", "sms", "app"),
 }
 TOP_METRICS = ("dataset_views", "downloads", "api_calls")
+DATASET_FACTS: dict[str, tuple[str, ...]] = {
+    "dataset_views": ("dataset_views", "page_views"),
+    "downloads": ("downloads",),
+}
+"""Imported per-dataset metrics that tell a dataset's views (data.gouv.fr visits of the dataset page, GA4
+page views of its pages) or downloads."""
+SOURCE_PRIORITY = ("datagouv-metrics", "socrata-site-metrics", "ga4")
+"""When several imports tell the same month, the first of these is taken (never their sum)."""
+EVENTS = "events"
 ENGINE = "streaming"
 """polars engine of every collect: streams the month partitions, memory does not grow with months."""
 
@@ -251,6 +265,7 @@ def portal_totals(
     min_count: int = DEFAULT_MIN_COUNT,
     use_facts: bool = True,
     use_summaries: bool | None = None,
+    source: str | None = None,
 ) -> pl.DataFrame:
     """Portal totals per month (or day): visits, unique visitors, page views, dataset views,
     downloads, API calls, sign-ups, active accounts.
@@ -270,33 +285,43 @@ def portal_totals(
     use_summaries
         Read the per-part summaries made at ingest (default: when the store has them; months only)
         rather than the events; the numbers are the same.
+    source
+        Only this source: ``events``, or an import format (``datagouv-metrics``,
+        ``socrata-site-metrics``, ``ga4``). Default: events, and imported facts where the events
+        cannot tell.
 
     Returns
     -------
     polars.DataFrame
         ``period`` and the :data:`TOTALS` columns (Int64; null where the inputs cannot tell or the
-        cell is suppressed), one ``<total>_suppressed`` flag per total; one row per period of the
-        window, in order.
+        cell is suppressed), ``source`` (where the row's figures come from), one
+        ``<total>_suppressed`` flag per total; one row per period of the window, in order.
     """
     if by not in ("month", "day"):
         raise KpiError(f"--by must be month or day, not {by!r}")
     st = as_store(store)
+    _check_source(st, source)
+    if source not in (None, EVENTS):
+        use_facts = True
     months = _period_months(st, start, end)
     if min_count <= 1 or not months:
-        return suppress(_raw_totals(st, months, by, use_facts, use_summaries, start, end), TOTALS, min_count)
+        raw = _raw_totals(st, months, by, use_facts, use_summaries, start, end, source)
+        return suppress(raw, TOTALS, min_count)
     # the safe-period rule (lab.usage.disclosure): periods are formed over the whole series, from the
     # first month of data, so a window's figures are the same whatever window is asked
     history = _period_months(st, None, months[-1])
     if not history or months[0] < history[0]:  # the window starts before the data: its months stay
         history = months_between(months[0], months[-1])
-    monthly = _raw_totals(st, history, "month", use_facts, use_summaries)
+    monthly = _raw_totals(st, history, "month", use_facts, use_summaries, source=source)
     if by == "month":
         published = publish_totals(st, monthly, min_count, use_summaries)
     else:
-        daily = _raw_totals(st, history, "day", use_facts, use_summaries)
-        published = publish_days(daily, monthly, min_count, DISTINCT)
+        daily = _raw_totals(st, history, "day", use_facts, use_summaries, source=source)
+        published = publish_days(daily.drop("source"), monthly.drop("source"), min_count, DISTINCT)
+        published = published.join(daily.select("period", "source"), on="period", how="left")
     asked = pl.col("period").str.slice(0, 7).is_in(pl.Series(months, dtype=pl.String).implode())
-    return published.filter(asked)
+    columns = ["period", *TOTALS, "source", *(f"{c}_suppressed" for c in TOTALS)]
+    return published.filter(asked).select(columns)
 
 
 DISTINCT = ("unique_visitors", "active_accounts")
@@ -311,8 +336,10 @@ def _raw_totals(
     use_summaries: bool | None,
     start: str | None = None,
     end: str | None = None,
+    source: str | None = None,
 ) -> pl.DataFrame:
-    """The unprotected totals of ``months`` per month or day (see :func:`portal_totals`)."""
+    """The unprotected totals of ``months`` per month or day, with their ``source`` (see
+    :func:`portal_totals`)."""
     tz = st.timezone
     first, last = (months[0], months[-1]) if months else (start, end)
     sums = _summaries(st, first, last, use_summaries) if by == "month" else None
@@ -334,13 +361,23 @@ def _raw_totals(
     else:
         agg = agg.with_columns(month=pl.date(pl.col("year"), pl.col("month"), 1)).drop("year")
         table = calendar.join(agg, on="month", how="left")
+    events_only = source in (None, EVENTS)
     table = table.with_columns(
-        pl.when(_covered(st, NEEDS[c])).then(pl.col(c).fill_null(0)).otherwise(None).alias(c) for c in TOTALS
-    )
-    if use_facts and by == "month":
-        table = _fill_from_facts(st, table)
+        pl.when(_covered(st, NEEDS[c]) & pl.lit(events_only))
+        .then(pl.col(c).fill_null(0))
+        .otherwise(None)
+        .alias(c)
+        for c in TOTALS
+    ).with_columns(pl.when(pl.col(c).is_not_null()).then(pl.lit(EVENTS)).alias(f"_src_{c}") for c in TOTALS)
+    if use_facts and by == "month" and source != EVENTS:
+        table = _fill_from_facts(st, table, source)
     period = pl.col("day").dt.strftime("%Y-%m-%d") if by == "day" else pl.col("month").dt.strftime("%Y-%m")
-    return table.select(period.alias("period"), *TOTALS).sort("period")
+    origin = pl.concat_list([f"_src_{c}" for c in TOTALS]).list.drop_nulls().list.unique().list.sort()
+    return table.select(
+        period.alias("period"),
+        *TOTALS,
+        source=pl.when(origin.list.len() > 0).then(origin.list.join("+")).otherwise(pl.lit(source or EVENTS)),
+    ).sort("period")
 
 
 def _distinct_keys(store: EventStore, kind: str, use: bool | None) -> pl.DataFrame:
@@ -377,28 +414,66 @@ def publish_totals(
     return protect(totals, TOTALS, min_count, counts=counts)
 
 
-def _fill_from_facts(store: EventStore, table: pl.DataFrame) -> pl.DataFrame:
-    """Fill null totals from imported site-wide facts of the same month."""
+def _check_source(store: EventStore, source: str | None) -> None:
+    """A ``source`` is ``events`` or an import format."""
+    if source is None or source == EVENTS:
+        return
+    from lab.usage.adapters import ADAPTERS
+
+    imports = [f for f, info in ADAPTERS.items() if info.kind == "facts"]
+    if source not in imports:
+        raise KpiError(f"--source must be {EVENTS} or one of {', '.join(imports)}, not {source!r}")
+
+
+def _pick_source(frame: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
+    """One row per ``keys``: the source first in :data:`SOURCE_PRIORITY` (then by name)."""
+    rank = pl.col("source").replace_strict(
+        {s: i for i, s in enumerate(SOURCE_PRIORITY)}, default=len(SOURCE_PRIORITY), return_dtype=pl.Int64
+    )
+    return frame.sort(rank, "source").unique(keys, keep="first", maintain_order=True)
+
+
+def _fill_from_facts(store: EventStore, table: pl.DataFrame, source: str | None = None) -> pl.DataFrame:
+    """Fill null totals from imported facts of the same month: a site-wide fact, else (dataset views
+    and downloads) the sum of the per-dataset facts of one import; ``_src_<total>`` says which."""
     names = {alias: total for total, aliases in SITE_FACTS.items() for alias in aliases}
-    facts = _collect(
-        store.scan_facts()
-        .filter(pl.col("dataset_id").is_null() & pl.col("metric").is_in(list(names)))
-        .group_by("month", "metric")
-        .agg(pl.col("value").sum())
+    per_dataset = {alias: total for total, aliases in DATASET_FACTS.items() for alias in aliases}
+    facts = store.scan_facts()
+    if source is not None:
+        facts = facts.filter(pl.col("source") == source)
+    site, datasets = pl.collect_all(
+        [
+            facts.filter(pl.col("dataset_id").is_null() & pl.col("metric").is_in(list(names)))
+            .with_columns(total=pl.col("metric").replace_strict(names, return_dtype=pl.String))
+            .group_by("month", "total", "source")
+            .agg(pl.col("value").max()),
+            facts.filter(pl.col("dataset_id").is_not_null() & pl.col("metric").is_in(list(per_dataset)))
+            .with_columns(total=pl.col("metric").replace_strict(per_dataset, return_dtype=pl.String))
+            .group_by("month", "total", "source")
+            .agg(pl.col("value").sum()),
+        ],
+        engine=ENGINE,
     )
-    if facts.is_empty():
+    both = pl.concat(
+        [site.with_columns(_level=pl.lit(0)), datasets.with_columns(_level=pl.lit(1))], how="vertical_relaxed"
+    )
+    if both.is_empty():
         return table
-    wide = (
-        facts.with_columns(total=pl.col("metric").replace_strict(names, return_dtype=pl.String))
-        .group_by("month", "total")
-        .agg(pl.col("value").max())
-        .pivot(on="total", index="month", values="value")
-    )
-    fill = [c for c in SITE_FACTS if c in wide.columns]
-    joined = table.join(wide.rename({c: f"_fact_{c}" for c in fill}), on="month", how="left")
-    return joined.with_columns(pl.coalesce(c, f"_fact_{c}").alias(c) for c in fill).drop(
-        f"_fact_{c}" for c in fill
-    )
+    best = _pick_source(both.sort("_level"), ["month", "total"])
+    fill = sorted(set(best.get_column("total").to_list()) & set(TOTALS))
+    for c in fill:
+        one = best.filter(pl.col("total") == c).select(
+            "month", pl.col("value").cast(pl.Int64).alias(f"_fact_{c}"), pl.col("source").alias(f"_fsrc_{c}")
+        )
+        table = table.join(one, on="month", how="left", maintain_order="left").with_columns(
+            pl.when(pl.col(c).is_null())
+            .then(pl.col(f"_fsrc_{c}"))
+            .otherwise(pl.col(f"_src_{c}"))
+            .alias(f"_src_{c}"),
+            pl.coalesce(c, f"_fact_{c}").alias(c),
+        )
+        table = table.drop(f"_fact_{c}", f"_fsrc_{c}")
+    return table
 
 
 # ---------------------------------------------------------------------------- counted rows
@@ -675,21 +750,39 @@ def top_datasets(
     end: str | None = None,
     min_count: int = DEFAULT_MIN_COUNT,
     use_summaries: bool | None = None,
+    source: str | None = None,
 ) -> pl.DataFrame:
     """The ``n`` datasets with the most ``metric`` (dataset_views, downloads or api_calls) in the window.
+
+    Parameters
+    ----------
+    store, start, end, min_count, use_summaries
+        As for :func:`portal_totals` (no window: all time).
+    metric
+        ``dataset_views``, ``downloads`` or ``api_calls``.
+    n
+        How many datasets.
+    source
+        Only this source (``events`` or an import format); default: the events for the months they
+        cover, imported per-dataset facts (:data:`DATASET_FACTS`) for the other months.
 
     Returns
     -------
     polars.DataFrame
-        ``rank``, ``dataset_id``, ``<metric>``, ``<metric>_suppressed``; ties ordered by dataset id.
+        ``rank``, ``dataset_id``, ``<metric>``, ``<metric>_suppressed``, ``source`` (``events``, the
+        import format, or both joined by ``+``); ties ordered by dataset id.
     """
     if metric not in TOP_METRICS:
         raise KpiError(f"--metric must be one of {', '.join(TOP_METRICS)}, not {metric!r}")
     if n < 1:
         raise KpiError("--n must be at least 1")
     st = as_store(store)
+    _check_source(st, source)
     event = {"dataset_views": "dataset_view", "downloads": "download", "api_calls": "api_call"}[metric]
-    if min_count > 1:  # the safe-period rule: each dataset's sum of whole periods inside the window
+    parts = []
+    if source in (None, EVENTS) and min_count > 1:
+        # the safe-period rule: each dataset's sum of whole periods inside the window; a dataset whose
+        # sum is suppressed is left out (never added to imported figures, which would reveal it)
         _window(pl.LazyFrame({"year": [0], "month": [0]}), start, end)
         series = monthly_series(
             st,
@@ -700,28 +793,63 @@ def top_datasets(
             use_summaries=use_summaries,
         ).filter(pl.col("dataset_id").is_not_null())
         sums = window_sums(series, "requests", start, end, min_count, by=["dataset_id"])
-        ranked = sums.filter(pl.col("requests") > 0).sort(
-            ["requests", "dataset_id"], descending=[True, False]
-        )
-        return (
-            ranked.head(n)
-            .with_row_index("rank", offset=1)
-            .select(
-                pl.col("rank").cast(pl.Int64),
-                "dataset_id",
-                pl.col("requests").alias(metric),
-                pl.col("requests_suppressed").alias(f"{metric}_suppressed"),
+        parts.append(
+            sums.filter(pl.col("requests") > 0).select(
+                "dataset_id", pl.col("requests").cast(pl.Int64).alias(metric), source=pl.lit(EVENTS)
             )
         )
-    rows = _counted_rows(st, start, end, use_summaries).filter(
-        (pl.col("event") == event) & pl.col("dataset_id").is_not_null()
+    elif source in (None, EVENTS):
+        rows = _counted_rows(st, start, end, use_summaries).filter(
+            (pl.col("event") == event) & pl.col("dataset_id").is_not_null()
+        )
+        if metric != "api_calls":
+            rows = rows.filter(pl.col("channel") == "web")
+        parts.append(
+            _collect(
+                rows.group_by("dataset_id").agg(pl.col("n").sum().cast(pl.Int64).alias(metric))
+            ).with_columns(source=pl.lit(EVENTS))
+        )
+    if source != EVENTS and metric in DATASET_FACTS:
+        parts.append(_dataset_facts(st, metric, start, end, source))
+    if not parts:  # an import that tells no API calls
+        parts.append(pl.DataFrame(schema={"dataset_id": pl.String, metric: pl.Int64, "source": pl.String}))
+    counts = (
+        pl.concat(parts, how="vertical_relaxed")
+        .group_by("dataset_id")
+        .agg(pl.col(metric).sum().cast(pl.Int64), source=pl.col("source").unique().sort().str.join("+"))
     )
-    if metric != "api_calls":
-        rows = rows.filter(pl.col("channel") == "web")
-    counts = _collect(rows.group_by("dataset_id").agg(pl.col("n").sum().cast(pl.Int64).alias(metric)))
     top = counts.sort([metric, "dataset_id"], descending=[True, False]).head(n)
     top = top.with_row_index("rank", offset=1).with_columns(pl.col("rank").cast(pl.Int64))
-    return suppress(top, [metric], min_count)
+    return suppress(top.select("rank", "dataset_id", metric, "source"), [metric], min_count).select(
+        "rank", "dataset_id", metric, f"{metric}_suppressed", "source"
+    )
+
+
+def _dataset_facts(
+    store: EventStore, metric: str, start: str | None, end: str | None, source: str | None
+) -> pl.DataFrame:
+    """Imported per-dataset ``metric`` summed over the window: ``dataset_id, <metric>, source``; with
+    ``source`` None, only the months the events cannot tell (no web input covers them), one import per
+    dataset-month."""
+    facts = store.scan_facts().filter(
+        pl.col("dataset_id").is_not_null() & pl.col("metric").is_in(list(DATASET_FACTS[metric]))
+    )
+    lo, hi = _ym(start, "--from"), _ym(end, "--to")
+    ym = pl.col("month").dt.year() * 100 + pl.col("month").dt.month()
+    if lo is not None:
+        facts = facts.filter(ym >= lo)
+    if hi is not None:
+        facts = facts.filter(ym <= hi)
+    if source is not None:
+        facts = facts.filter(pl.col("source") == source)
+    else:
+        facts = facts.filter(~_covered(store, METRIC_FAMILIES[metric]))
+    per_month = _collect(facts.group_by("dataset_id", "month", "source").agg(pl.col("value").sum()))
+    chosen = _pick_source(per_month, ["dataset_id", "month"])
+    return chosen.group_by("dataset_id").agg(
+        pl.col("value").sum().cast(pl.Int64).alias(metric),
+        source=pl.col("source").unique().sort().str.join("+"),
+    )
 
 
 def api_calls_per_app(

@@ -321,10 +321,16 @@ def inputs_table(store: EventStore | str | Path | None, lang: str = "vi") -> Htm
     return Html(f"<h3>{html.escape(t('usage_inputs', lang))}</h3>" + table(frame, headers, lang=lang).markup)
 
 
-def rules_note(lang: str = "vi", min_count: int = DEFAULT_MIN_COUNT) -> Html:
-    """The counting rules in one paragraph (the full text is in lab/usage/README.md)."""
+def rules_note(
+    lang: str = "vi", min_count: int = DEFAULT_MIN_COUNT, store: EventStore | str | Path | None = None
+) -> Html:
+    """The counting rules in one paragraph (the full text is in lab/usage/README.md), with the time
+    zone whose calendar days and months the figures count (the store's; default store if None)."""
+    st = store if isinstance(store, EventStore) else EventStore(store)
+    timezone = st.timezone
     return Html(
         f"<h3>{html.escape(t('usage_counting_rules', lang))}</h3>"
-        f"<p>{html.escape(t('usage_rules_text', lang).format(k=min_count))}</p>"
+        f"<p>{html.escape(t('usage_rules_text', lang).format(k=min_count))} "
+        f"{html.escape(t('usage_rules_timezone', lang).format(tz=timezone))}</p>"
         f"<p>{html.escape(t('usage_disclosure_text', lang).format(k=min_count))}</p>"
     )

@@ -2,10 +2,15 @@
 
 Layout (default ``data/store``, git-ignored; ``$LAB_USAGE_STORE`` or ``--store`` for another)::
 
-    _ledger.json                              every ingested file: sha256, format, counts, parts, months
-    year=2024/month=05/part-<sha16>.parquet   the events of one input file in one month
-    facts/part-<sha16>.parquet                the monthly facts of one aggregated export
-    .lock, .staging/                          an ingest in progress
+    _ledger.json                                    every ingested file: sha256, format, counts, parts
+    year=2024/month=05/part-<sha16>-<fmt>.parquet   the events of one input file in one month
+    facts/part-<sha16>-<fmt>.parquet                the monthly facts of one aggregated export
+    .lock, .staging/                                an ingest in progress
+
+A file is known by its sha256 *and* its format (the same bytes read as another format are another
+input). The ledger also records the fingerprint of the usage secret the keys were made with and, for
+a store of the demo portal, which demo (generator, seed, scale): a store is never fed with keys of
+another secret or the logs of another demo.
 
 The ledger is the truth: a part file is part of the store only if the ledger lists it, and a file is
 added to the ledger only after all its parts are in place (each part moved atomically). An ingest
@@ -137,9 +142,23 @@ class EventStore:
         files = self.ledger().get("files", [])
         return [e for e in files if kind is None or e.get("kind") == kind]
 
-    def entry(self, sha256: str) -> dict[str, Any] | None:
-        """The ledger entry of the input file with this sha256, if it was ingested."""
-        return next((e for e in self.entries() if e.get("sha256") == sha256), None)
+    def entry(self, sha256: str, fmt: str | None = None) -> dict[str, Any] | None:
+        """The ledger entry of the input file with this sha256 (read as ``fmt``, if given), if any."""
+        return next(
+            (
+                e
+                for e in self.entries()
+                if e.get("sha256") == sha256 and (fmt is None or e.get("format") == fmt)
+            ),
+            None,
+        )
+
+    def month_parts(self, year: int, month: int) -> list[Path]:
+        """The event parts of one month (every input file that has events in it)."""
+        prefix = f"year={year:04d}/month={month:02d}/"
+        return [
+            self.path / p for e in self.entries("events") for p in e.get("parts", []) if p.startswith(prefix)
+        ]
 
     def part_files(self, kind: str = "events") -> list[Path]:
         """The Parquet files of the store (only those the ledger lists), in ledger order."""
@@ -226,12 +245,24 @@ class EventStore:
             )
         return pl.scan_parquet(files, hive_partitioning=True)
 
-    def scan_facts(self) -> pl.LazyFrame:
-        """All imported monthly facts, lazily (:data:`~lab.usage.schema.FACT_SCHEMA`)."""
+    def scan_facts(self, latest_only: bool = True) -> pl.LazyFrame:
+        """All imported monthly facts, lazily (:data:`~lab.usage.schema.FACT_SCHEMA`).
+
+        Parameters
+        ----------
+        latest_only
+            A fact (month, source, dataset, metric) imported from several files counts once: the value
+            of the file ingested last (a later export of a platform replaces an earlier one, whose last
+            month may have been partial; two exports of one GA4 property give its site-wide page views
+            twice). False: every file's facts.
+        """
         files = self.part_files("facts")
         if not files:
             return empty_facts().lazy()
-        return pl.scan_parquet(files, schema=FACT_SCHEMA)
+        lf = pl.scan_parquet(files, schema=FACT_SCHEMA)
+        if not latest_only:
+            return lf
+        return lf.unique(["month", "source", "dataset_id", "metric"], keep="last", maintain_order=True)
 
     def coverage(self) -> pl.DataFrame:
         """Which families of inputs (web, api, zalo, sms, app, accounts) cover which months.
@@ -257,9 +288,8 @@ class EventStore:
 
     # ----------------------------------------------------------------------------------- writing
     @contextlib.contextmanager
-    def writing(self, secret_fingerprint: str) -> Iterator[None]:
-        """Hold the store's lock (waiting for another ingest to finish), check the secret and the time
-        zone, and clean up what a killed ingest left."""
+    def locked(self) -> Iterator[None]:
+        """Hold the store's lock (waiting for another writer to finish)."""
         self.path.mkdir(parents=True, exist_ok=True)
         lock_path = self.path / ".lock"
         with open(lock_path, "a+") as lock:
@@ -269,23 +299,47 @@ class EventStore:
                 log.warning("another ingest is writing %s: waiting for it", self.path)
                 fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
             try:
-                ledger = self.ledger()
-                known = ledger.get("secret_fingerprint")
-                if known and known != secret_fingerprint:
-                    raise StoreError(
-                        "was written with another usage secret: its visitor keys would not match; "
-                        "use the store's secret ($LAB_USAGE_SECRET or its file) or a new store",
-                        file=self.path,
-                    )
-                if self._timezone and self.exists() and self._timezone != ledger.get("timezone"):
-                    raise StoreError(
-                        f"its months are in {ledger.get('timezone')}, not {self._timezone}: use a new store",
-                        file=self.path,
-                    )
-                self.recover()
                 yield
             finally:
                 fcntl.flock(lock.fileno(), fcntl.LOCK_UN)
+
+    @contextlib.contextmanager
+    def writing(self, secret_fingerprint: str, demo: dict[str, Any] | None = None) -> Iterator[None]:
+        """Hold the store's lock (waiting for another ingest to finish), check the secret, the time
+        zone and the demo the store was built from, and clean up what a killed ingest left.
+
+        Parameters
+        ----------
+        secret_fingerprint
+            Fingerprint of the usage secret of this ingest.
+        demo
+            The identity of the demo portal whose files are ingested (generator, seed, scale), if any:
+            a store built from another demo refuses them.
+        """
+        with self.locked():
+            ledger = self.ledger()
+            known = ledger.get("secret_fingerprint")
+            if known and known != secret_fingerprint:
+                raise StoreError(
+                    "was written with another usage secret: its visitor keys would not match; "
+                    "use the store's secret ($LAB_USAGE_SECRET or its file) or a new store",
+                    file=self.path,
+                )
+            if self._timezone and self.exists() and self._timezone != ledger.get("timezone"):
+                raise StoreError(
+                    f"its months are in {ledger.get('timezone')}, not {self._timezone}: use a new store",
+                    file=self.path,
+                )
+            known_demo = ledger.get("demo")
+            if demo is not None and known_demo is not None and known_demo != demo:
+                raise StoreError(
+                    f"was built from another demo portal ({_demo_label(known_demo)}), not this one "
+                    f"({_demo_label(demo)}): mixing them would count both; use another store "
+                    "(--store DIR or $LAB_USAGE_STORE) or delete this one",
+                    file=self.path,
+                )
+            self.recover()
+            yield
 
     def recover(self) -> list[Path]:
         """Remove part files the ledger does not list and staging folders of finished processes.
@@ -328,7 +382,74 @@ class EventStore:
         folder.mkdir(parents=True)
         return folder
 
-    def commit(self, entry: dict[str, Any], staged: Path, secret_fingerprint: str) -> None:
+    def forget(self, ref: str | Path, fmt: str | None = None) -> list[dict[str, Any]]:
+        """Remove an ingested file from the store: its ledger entries and their parts, atomically.
+
+        Parameters
+        ----------
+        ref
+            The input file (its sha256 is computed) or its sha256 (8 hex digits or more, as the ledger
+            and ``source_file`` show it).
+        fmt
+            Only the entry read as this format (default: every format the file was ingested as).
+
+        Returns
+        -------
+        list of dict
+            The ledger entries removed.
+
+        Raises
+        ------
+        StoreError
+            No such store, or no ingested file matches ``ref``.
+
+        The ledger without the entries is written first (atomically): from then on readers do not see
+        the parts, which are then deleted (a kill in between leaves files the next ingest removes).
+        """
+        from lab.fetch import file_sha256
+
+        if not self.exists():
+            raise StoreError("no usage store here", file=self.path)
+        text = str(ref).strip()
+        path = Path(text).expanduser()
+        if path.is_file():
+            sha = file_sha256(path)
+            match = [sha]
+        elif len(text) >= 8 and all(c in "0123456789abcdef" for c in text.lower()):
+            match = [text.lower()]
+        else:
+            raise StoreError(
+                f"{text!r} is neither a file nor a sha256 (8 hex digits or more)", file=self.path
+            )
+        with self.locked():
+            ledger = self.ledger()
+            files = ledger.get("files", [])
+            gone = [
+                e
+                for e in files
+                if any(str(e.get("sha256", "")).startswith(m) for m in match)
+                and (fmt is None or e.get("format") == fmt)
+            ]
+            if not gone:
+                raise StoreError(f"no ingested file matches {text}", file=self.path)
+            shas = {e.get("sha256") for e in gone}
+            if len(shas) > 1:
+                raise StoreError(f"{text} matches {len(shas)} files: give more of the sha256", file=self.path)
+            ledger["files"] = [e for e in files if not any(e is g for g in gone)]
+            atomic_write_text(self.path / LEDGER, json.dumps(ledger, ensure_ascii=False, indent=1) + "\n")
+            for e in gone:
+                for rel in [*e.get("parts", []), *e.get("summaries", [])]:
+                    (self.path / rel).unlink(missing_ok=True)
+        self._summary_cache = None
+        return gone
+
+    def commit(
+        self,
+        entry: dict[str, Any],
+        staged: Path,
+        secret_fingerprint: str,
+        demo: dict[str, Any] | None = None,
+    ) -> None:
         """Move the staged parts of one input file into place, then add its ledger entry.
 
         Parameters
@@ -346,8 +467,14 @@ class EventStore:
             target.parent.mkdir(parents=True, exist_ok=True)
             os.replace(staged / rel, target)
         ledger["secret_fingerprint"] = ledger.get("secret_fingerprint") or secret_fingerprint
+        if demo is not None:
+            ledger["demo"] = ledger.get("demo") or demo
         ledger["files"] = [*ledger.get("files", []), entry]
         atomic_write_text(self.path / LEDGER, json.dumps(ledger, ensure_ascii=False, indent=1) + "\n")
+
+
+def _demo_label(demo: dict[str, Any]) -> str:
+    return ", ".join(f"{k} {demo[k]}" for k in ("generator", "seed", "scale") if k in demo)
 
 
 def _alive(pid: int) -> bool:

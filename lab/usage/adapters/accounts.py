@@ -50,7 +50,7 @@ def read_accounts_csv(path: Path, ctx: Context) -> Iterator[pl.DataFrame]:
         .when(~pl.col("event").is_in(["signup", "login"]).fill_null(False))
         .then(pl.lit("event is not signup or login"))
     )
-    ctx.reject(frame, text_col="_text")
+    frame = ctx.reject(frame, text_col="_text")
     good = frame.filter(pl.col("reject").is_null())
     ctx.note_times(good)
     yield as_staged(

@@ -24,6 +24,7 @@ from typing import Any, NamedTuple, TypeVar
 
 import polars as pl
 
+from lab.usage.dates import parse_timestamps
 from lab.usage.routes import PORTAL_RULES, UrlRules
 from lab.usage.rules import CountingRules
 
@@ -104,6 +105,9 @@ class Context:
         Time zone of timestamps written without an offset.
     options
         Adapter options (e.g. ``frontends`` for HAProxy).
+    window
+        The plausible time range of events (UTC, inclusive): a row whose ``ts`` falls outside is
+        rejected by :meth:`reject` with its reason (None: no check, as for monthly facts).
 
     The adapter fills ``lines_read``, ``lines_rejected`` (with ``rejects``, the first few, and
     ``reasons``, the count per reason) and ``ts_min``/``ts_max``, the time range of the readable lines
@@ -116,6 +120,7 @@ class Context:
     counting: CountingRules = field(default_factory=CountingRules)
     timezone: str = DEFAULT_TIMEZONE
     options: dict[str, Any] = field(default_factory=dict)
+    window: tuple[datetime, datetime] | None = None
     lines_read: int = 0
     lines_rejected: int = 0
     rejects: list[Reject] = field(default_factory=list)
@@ -132,11 +137,31 @@ class Context:
         self.ts_min = lo if self.ts_min is None else min(self.ts_min, lo)
         self.ts_max = hi if self.ts_max is None else max(self.ts_max, hi)
 
-    def reject(self, frame: pl.DataFrame, reason_col: str = "reject", text_col: str = "line") -> None:
-        """Count the rows of ``frame`` whose ``reason_col`` is set; keep the first few."""
+    def window_reason(self) -> str:
+        """The reject reason of an event outside :attr:`window`."""
+        assert self.window is not None
+        lo, hi = self.window
+        return f"time outside the plausible window {lo:%Y-%m-%d} … {hi:%Y-%m-%d}"
+
+    def reject(self, frame: pl.DataFrame, reason_col: str = "reject", text_col: str = "line") -> pl.DataFrame:
+        """Count the rows of ``frame`` whose ``reason_col`` is set; keep the first few.
+
+        With a :attr:`window`, a row of ``frame`` whose ``ts`` falls outside it is rejected too (its
+        reason set first). Returns ``frame`` with ``reason_col`` so updated: callers keep the rows
+        whose reason is null.
+        """
+        if self.window is not None and "ts" in frame.columns:
+            lo, hi = self.window
+            ts = pl.col("ts")
+            frame = frame.with_columns(
+                pl.when(pl.col(reason_col).is_null() & ts.is_not_null() & ((ts < lo) | (ts > hi)))
+                .then(pl.lit(self.window_reason()))
+                .otherwise(pl.col(reason_col))
+                .alias(reason_col)
+            )
         bad = frame.filter(pl.col(reason_col).is_not_null())
         if bad.is_empty():
-            return
+            return frame
         self.lines_rejected += bad.height
         for reason, n in bad.group_by(reason_col).len().iter_rows():
             self.reasons[reason] = self.reasons.get(reason, 0) + n
@@ -146,6 +171,7 @@ class Context:
             for row in bad.select(cols).head(room).iter_rows():
                 text = str(row[2])[:300] if len(row) > 2 and row[2] is not None else ""
                 self.rejects.append(Reject(int(row[0]), str(row[1]), text))
+        return frame
 
 
 Adapter = Callable[[Path, Context], Iterator[pl.DataFrame]]
@@ -193,7 +219,9 @@ def read_chunks(path: Path, chunk_bytes: int | None = None) -> Iterator[Chunk]:
 
     The file is memory-mapped and cut at the last line end before each ``chunk_bytes`` boundary, so
     each byte is copied once; each chunk's lines are counted once (the adapters use the count to
-    check that a fast whole-chunk parse gave one row per line).
+    check that a fast whole-chunk parse gave one row per line). NUL bytes become U+FFFD (the
+    replacement character), as invalid UTF-8 does: such a line is read as text, and rejected if it is
+    not a log line.
     """
     chunk_bytes = chunk_bytes or CHUNK_BYTES
     line_no = 1
@@ -209,6 +237,8 @@ def read_chunks(path: Path, chunk_bytes: int | None = None) -> Iterator[Chunk]:
                     cut = mm.rfind(b"\n", start, end) + 1
                     end = cut if cut > start else _next_line_end(mm, end, size)
                 data = mm[start:end]
+                if b"\x00" in data:  # NUL bytes (a binary or damaged log) split lines into fields
+                    data = data.replace(b"\x00", "\ufffd".encode())
                 n_lines = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
                 yield Chunk(line_no, data, n_lines)
                 line_no += n_lines
@@ -286,25 +316,13 @@ def pick_column(columns: list[str], *candidates: str) -> str | None:
 
 
 def parse_timestamp(text: pl.Expr, timezone: str) -> pl.Expr:
-    """ISO 8601 timestamps (with or without an offset; naive ones in ``timezone``) → UTC, null if bad.
+    """Timestamps in any form platforms write (:func:`lab.usage.dates.parse_datetime`: ISO 8601 with or
+    without an offset, epoch seconds or milliseconds, Java ``Date.toString()``, RFC 2822, Vietnamese
+    ``dd/mm/yyyy [HH:MM]``) → UTC; naive ones in ``timezone``; null if bad.
 
     Examples
     --------
     >>> pl.select(parse_timestamp(pl.lit("2024-05-01T10:00:00+07:00"), "UTC")).item()
     datetime.datetime(2024, 5, 1, 3, 0, tzinfo=zoneinfo.ZoneInfo(key='UTC'))
     """
-    t = text.str.strip_chars().str.replace(" ", "T", literal=True).str.replace(r"Z$", "+00:00")
-    with_offset = t.str.contains(r"[+-]\d{2}:?\d{2}$")
-    aware = t.str.to_datetime("%Y-%m-%dT%H:%M:%S%.f%z", time_unit="us", time_zone="UTC", strict=False)
-    naive = (
-        t.str.to_datetime("%Y-%m-%dT%H:%M:%S%.f", time_unit="us", strict=False)
-        .dt.replace_time_zone(timezone, ambiguous="earliest", non_existent="null")
-        .dt.convert_time_zone("UTC")
-    )
-    date_only = (
-        t.str.to_date("%Y-%m-%d", strict=False)
-        .cast(pl.Datetime("us"))
-        .dt.replace_time_zone(timezone, ambiguous="earliest", non_existent="null")
-        .dt.convert_time_zone("UTC")
-    )
-    return pl.when(with_offset).then(aware).otherwise(pl.coalesce(naive, date_only))
+    return parse_timestamps(text, timezone)

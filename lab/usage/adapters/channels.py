@@ -98,7 +98,7 @@ def read_channel_csv(path: Path, ctx: Context) -> Iterator[pl.DataFrame]:
         .when(pl.col("status").is_null())
         .then(pl.lit("unknown status"))
     )
-    ctx.reject(frame, text_col="_text")
+    frame = ctx.reject(frame, text_col="_text")
     good = frame.filter(pl.col("reject").is_null())
     ctx.note_times(good)
     yield as_staged(

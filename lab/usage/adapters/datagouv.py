@@ -30,6 +30,7 @@ import polars as pl
 
 from lab.errors import ReadError
 from lab.usage.adapters.base import Context
+from lab.usage.dates import parse_month
 from lab.usage.schema import conform_facts
 
 NULL_ID = "\\N"
@@ -110,7 +111,7 @@ def read_datagouv_metrics(path: Path, ctx: Context) -> Iterator[pl.DataFrame]:
         )
         month = pl.col("month").cast(pl.String).str.strip_chars()
         rows = stats.with_row_index("line_no", offset=1).with_columns(
-            _month=(month + "-01").str.to_date("%Y-%m-%d", strict=False),
+            _month=parse_month(month, ctx.timezone),
             _id=id_expr,
             _suffix=suffix,
             _text=month,

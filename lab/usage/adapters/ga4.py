@@ -26,6 +26,7 @@ import polars as pl
 from lab.errors import ReadError
 from lab.usage.adapters.base import Context, pick_column, read_csv_text
 from lab.usage.adapters.channels import row_text
+from lab.usage.dates import parse_date
 from lab.usage.routes import normalise_target
 from lab.usage.schema import conform_facts
 
@@ -45,16 +46,13 @@ def read_ga4_csv(path: Path, ctx: Context) -> Iterator[pl.DataFrame]:
         )
     used = {m: c for m, c in present.items() if c}
     ctx.lines_read += rows.height
-    day = pl.col(c_date).str.strip_chars().str.to_date("%Y%m%d", strict=False)
     numbers = [
         pl.col(c).str.strip_chars().cast(pl.Float64, strict=False).alias(f"_v_{m}") for m, c in used.items()
     ]
     frame = rows.with_columns(
         row_text(columns),
         *numbers,
-        pl.coalesce(day, pl.col(c_date).str.strip_chars().str.to_date("%Y-%m-%d", strict=False)).alias(
-            "_day"
-        ),
+        parse_date(pl.col(c_date), ctx.timezone).alias("_day"),
     )
     bad_number = pl.any_horizontal(
         [

@@ -97,7 +97,7 @@ def gateway_events(
         .when(pl.col("status").is_null())
         .then(pl.lit("no valid status"))
     )
-    ctx.reject(frame, text_col="_text")
+    frame = ctx.reject(frame, text_col="_text")
     good = frame.filter(pl.col("reject").is_null() & pl.col("_get"))
     ctx.note_times(good)
     if roles.get("dataset") is None and roles.get("path") is not None:

@@ -1,11 +1,18 @@
 """Socrata "site metrics" monthly CSV → monthly facts of the whole site, not events.
 
-One row per month; a date column (``date``, ``month``, ``period``, ``__start__``, ``start``: ``YYYY-MM``,
-``YYYY-MM-DD``, ISO 8601 or epoch milliseconds as the site-metrics API gives them) and one column per
-metric, most of them empty most months (Socrata adds metrics over the years). Metric names are kept,
-lower-cased with ``-`` and spaces as ``_`` (``page-views`` → ``page_views``, ``users-created`` →
-``users_created``, ``rows-accessed-api`` → ``rows_accessed_api``). An empty cell is *no fact* (not
-zero); a cell that is not a number rejects its row.
+The export of a Socrata portal's site analytics has one row per month: ``"Start","End"`` in Java's
+``Date.toString()`` form (``"Tue Nov 01 00:00:00 UTC 2011"``, ``"Wed Nov 30 23:59:59 UTC 2011"``), then
+a few hundred metric columns, every cell quoted, most of them empty (Socrata added metrics over the
+years: ``page-views``, ``users-created``, ``rows-accessed-api``, ``browser-chrome-17``,
+``view-loaded``, ``ga:sessions``…). Older and hand-made shapes name the month ``date``, ``month``,
+``period`` or ``__start__`` (``YYYY-MM``, ``YYYY-MM-DD``, ISO 8601 or epoch milliseconds as the
+site-metrics API gives them). Every date form of :mod:`lab.usage.dates` is read; the month is the one
+the ``Start`` cell writes. ``End`` (and ``__end__``) is not a metric.
+
+Metric names are kept, lower-cased with ``-`` and spaces as ``_`` (``page-views`` → ``page_views``,
+``users-created`` → ``users_created``). An empty cell is *no fact* (not zero); whole numbers arrive
+exactly (negative ones too: Socrata writes ``rows-created`` of ``-1525775`` when rows were removed);
+a cell that is not a number rejects its row.
 """
 
 from __future__ import annotations
@@ -18,7 +25,13 @@ import polars as pl
 from lab.errors import ReadError
 from lab.usage.adapters.base import Context, pick_column, read_csv_text
 from lab.usage.adapters.channels import row_text
+from lab.usage.dates import parse_month
 from lab.usage.schema import conform_facts
+
+DATE_COLUMNS = ("start", "__start__", "date", "month", "period")
+"""Columns that give the month, in order of preference."""
+END_COLUMNS = ("end", "__end__")
+"""The end of the period (not a metric)."""
 
 
 def metric_name(column: str) -> str:
@@ -32,26 +45,21 @@ def metric_name(column: str) -> str:
     return "_".join(column.strip().lower().replace("-", " ").split())
 
 
-def month_expr(text: pl.Expr) -> pl.Expr:
-    """First day of the month of ``YYYY-MM``, ``YYYY-MM-DD…`` or epoch-millisecond values."""
-    t = text.str.strip_chars()
-    from_text = (t.str.slice(0, 7) + "-01").str.to_date("%Y-%m-%d", strict=False)
-    from_epoch = pl.from_epoch(t.cast(pl.Int64, strict=False), time_unit="ms").dt.date()
-    return pl.coalesce(
-        pl.when(t.str.contains(r"^\d{4}-\d{2}")).then(from_text), from_epoch.dt.truncate("1mo")
-    ).alias("_month")
+def month_expr(text: pl.Expr, timezone: str = "UTC") -> pl.Expr:
+    """First day of the month of a ``Start`` cell, in any form :func:`lab.usage.dates.parse_month` reads."""
+    return parse_month(text, timezone).alias("_month")
 
 
 def read_socrata_site_metrics(path: Path, ctx: Context) -> Iterator[pl.DataFrame]:
     """Adapter: a Socrata site-metrics monthly CSV → site-wide monthly facts."""
     rows = read_csv_text(path)
     columns = [c for c in rows.columns if c != "line_no"]
-    c_date = pick_column(columns, "date", "month", "period", "__start__", "start")
+    c_date = pick_column(columns, *DATE_COLUMNS)
     if c_date is None:
-        raise ReadError("no date/month column: not a Socrata site-metrics export", file=path.name)
-    metrics = [c for c in columns if c != c_date]
+        raise ReadError("no Start/date/month column: not a Socrata site-metrics export", file=path.name)
+    metrics = [c for c in columns if c != c_date and c.lower() not in END_COLUMNS]
     ctx.lines_read += rows.height
-    frame = rows.with_columns(row_text(columns), month_expr(pl.col(c_date)))
+    frame = rows.with_columns(row_text(columns), month_expr(pl.col(c_date), ctx.timezone))
     values = [
         pl.col(c).str.strip_chars().str.replace_all(",", "", literal=True).replace("", None).alias(c)
         for c in metrics
@@ -80,7 +88,10 @@ def read_socrata_site_metrics(path: Path, ctx: Context) -> Iterator[pl.DataFrame
             metric=pl.col("_column").replace_strict(
                 {c: metric_name(c) for c in metrics}, return_dtype=pl.String
             ),
-            value=pl.col("_value").cast(pl.Float64).round(0).cast(pl.Int64),
+            value=pl.coalesce(
+                pl.col("_value").cast(pl.Int64, strict=False),
+                pl.col("_value").cast(pl.Float64).round(0).cast(pl.Int64),
+            ),
             partial=pl.lit(False),
             source_file=pl.lit(ctx.source_file),
         )

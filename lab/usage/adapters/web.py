@@ -374,7 +374,7 @@ def _access_adapter(fmt: str):  # type: ignore[no-untyped-def]
 
         for parsed in ahead(read_chunks(path), parse):  # the next chunk is parsed meanwhile
             ctx.lines_read += parsed.height
-            ctx.reject(parsed)
+            parsed = ctx.reject(parsed)
             good = parsed.filter(pl.col("reject").is_null())
             ctx.note_times(good)
             yield requests_to_events(good, ctx)
@@ -394,7 +394,7 @@ def read_haproxy(path: Path, ctx: Context) -> Iterator[pl.DataFrame]:
     for lines in read_lines(path):
         ctx.lines_read += lines.height
         parsed = parse_haproxy_log(lines, ctx.timezone, ctx.options.get("ua_header"))
-        ctx.reject(parsed)
+        parsed = ctx.reject(parsed)
         good = parsed.filter(pl.col("reject").is_null())
         ctx.note_times(good)
         if frontends:
