@@ -215,7 +215,14 @@ def cmd_apps_serve(args: argparse.Namespace) -> int:
 
     cap = {"max_kernels": args.max_kernels} if args.max_kernels is not None else {}
     return serve.serve_apps(
-        port=args.port, host=args.host, base_url=args.base_url, pool_size=args.pool_size, **cap
+        port=args.port,
+        host=args.host,
+        base_url=args.base_url,
+        pool_size=None if args.pool_size == "auto" else int(args.pool_size),
+        status_port=args.status_port,
+        catalog=args.catalog,
+        store=args.store,
+        **cap,
     )
 
 
@@ -311,9 +318,18 @@ def build_parser() -> argparse.ArgumentParser:
         "--base-url", default="/", help="path prefix behind a reverse proxy, e.g. /apps/ (default /)"
     )
     p.add_argument(
-        "--pool-size", type=int, default=1, help="preheated kernels waiting per app, ~200 MB each (default 1)"
+        "--pool-size",
+        type=lambda v: v if v == "auto" else str(int(v)),
+        default="1",
+        help="preheated kernels waiting per app, ~150 MB each, or 'auto' (from the free memory; default 1)",
     )
-    p.add_argument("--max-kernels", type=int, help="visitors' kernels at most; more get a 503 (default 12)")
+    p.add_argument(
+        "--max-kernels", type=int, help="visitors' kernels at most; more get the waiting page (default 12)"
+    )
+    p.add_argument(
+        "--status-port", type=int, help="JSON status endpoint on 127.0.0.1 (default PORT+1; 0: none)"
+    )
+    p.add_argument("--store", metavar="DIR", help="usage store the apps read (default: $LAB_USAGE_STORE)")
     p.set_defaults(func=cmd_apps_serve)
 
     for name in COMMAND_MODULES:
@@ -339,9 +355,13 @@ def _setup_logging(debug: bool) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; return the exit code."""
+    from lab import settings
+
     parser = build_parser()
     args = parser.parse_args(argv)
     args.catalog = getattr(args, "catalog", None)
+    settings.resolve_environment()  # relative paths mean the caller's directory, in kernels too
+    settings.resolve_args(args)
     args.debug = getattr(args, "debug", False)
     _setup_logging(args.debug)
     func: Callable[[argparse.Namespace], int] = args.func
