@@ -19,6 +19,7 @@ import functools
 import json
 import logging
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -523,6 +524,8 @@ def running(
     timeout: float = 90,
     host: str = "127.0.0.1",
     grace: float = 20,
+    new_session: bool = False,
+    cwd: Path | None = None,
 ) -> Iterator[subprocess.Popen]:
     """Run a server process until the block ends; enter the block once its port accepts connections.
 
@@ -542,6 +545,11 @@ def running(
         The address the server listens on.
     grace
         Seconds the server has to exit after SIGTERM at the end, before it is killed.
+    new_session
+        Start the process in a session of its own and signal its whole process group at the end (for a
+        command that starts the server as a child, such as ``make app``).
+    cwd
+        The directory the server starts in (default this process's).
 
     Yields
     ------
@@ -556,7 +564,12 @@ def running(
     """
     with open(log, "wb") as out:
         proc = subprocess.Popen(
-            cmd, env=None if env is None else dict(env), stdout=out, stderr=subprocess.STDOUT
+            cmd,
+            env=None if env is None else dict(env),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=new_session,
+            cwd=cwd,
         )
         try:
             deadline = time.monotonic() + timeout
@@ -574,12 +587,21 @@ def running(
             logging.getLogger(__name__).debug("pid %d listens on %s:%d (log: %s)", proc.pid, host, port, log)
             yield proc
         finally:
-            proc.terminate()
+            _signal(proc, signal.SIGTERM, new_session)
             try:
                 proc.wait(timeout=grace)
             except subprocess.TimeoutExpired:
-                proc.kill()
+                _signal(proc, signal.SIGKILL, new_session)
                 proc.wait()
+
+
+def _signal(proc: subprocess.Popen, sig: int, group: bool) -> None:
+    """Send ``sig`` to a process, or to its process group (``group``); nothing if it is gone."""
+    with contextlib.suppress(ProcessLookupError):
+        if group:
+            os.killpg(proc.pid, sig)
+        else:
+            proc.send_signal(sig)
 
 
 @contextlib.contextmanager
