@@ -48,6 +48,7 @@ def voila_env(base: dict[str, str] | None = None) -> dict[str, str]:
     env = dict(os.environ if base is None else base)
     env["JUPYTER_PATH"] = os.pathsep.join(p for p in (str(JUPYTER_DATA), env.get("JUPYTER_PATH", "")) if p)
     env["PYTHONUNBUFFERED"] = "1"
+    env.pop("PYTHONDONTWRITEBYTECODE", None)  # kernels reuse the lab's compiled modules: faster starts
     return env
 
 
@@ -414,6 +415,30 @@ def voila_command(
     ]
 
 
+def prepare_snapshots(env: Mapping[str, str]) -> None:
+    """Compute the apps' snapshots (:mod:`lab.apps.snapshot`) before any kernel starts, with the settings
+    the kernels will have: the preheated kernels then only read them. A failure is logged, not fatal
+    (each kernel tries again, and shows a plain message if it cannot)."""
+    from lab.apps import snapshot
+
+    saved = {k: os.environ.get(k) for k in ("LAB_CATALOG", "LAB_USAGE_STORE", "LAB_DEMO", "LAB_CACHE")}
+    try:
+        for key in saved:
+            if env.get(key):
+                os.environ[key] = env[key]
+        started = time.monotonic()
+        snap = snapshot.current()
+        log.info("app snapshot %s ready in %.1f s", snap.folder.name, time.monotonic() - started)
+    except Exception as exc:  # the apps still start; their kernels report what is wrong
+        log.warning("could not prepare the apps' snapshot: %s: %s", type(exc).__name__, exc)
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
 def _exec(cmd: list[str], env: dict[str, str]) -> int:
     """Replace this process by ``cmd``: a SIGTERM to ``lab apps serve`` then reaches Voilà itself, which
     shuts every kernel down before it exits."""
@@ -464,6 +489,7 @@ def serve_apps(
     base_url = "/" + base_url.strip("/") + "/" if base_url.strip("/") else "/"
     status_port = port + 1 if status_port is None else status_port
     env = voila_env(settings.child_env(LAB_CATALOG=catalog, LAB_USAGE_STORE=store))
+    prepare_snapshots(env)
     cmd = voila_command(
         port,
         host,

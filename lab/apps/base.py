@@ -96,6 +96,23 @@ def guard_kernel() -> None:
 
     shell.showtraceback = showtraceback
     shell._lab_guarded = True
+    _refresh_before_handing_state()
+
+
+def _refresh_before_handing_state() -> None:
+    """When a page asks for the widgets' state (it has just connected: a preheated kernel may have waited
+    in the pool since the store changed), let every app read fresh figures first."""
+    original = widgets.Widget._handle_control_comm_msg
+
+    def handle(msg: dict) -> Any:
+        data = (msg.get("content") or {}).get("data") if isinstance(msg, dict) else None
+        if isinstance(data, dict) and data.get("method") == "request_states":
+            for app in list(_APPS):
+                if app.safely(app.refresh_if_stale)():
+                    app.safely(app.render)()
+        return original(msg)
+
+    widgets.Widget._handle_control_comm_msg = staticmethod(handle)
 
 
 class App:
@@ -138,6 +155,10 @@ class App:
                 return None
 
         return wrapper
+
+    def refresh_if_stale(self) -> bool:
+        """Read fresh figures if what the app was built from changed; True if it did (default: never)."""
+        return False
 
     def render(self) -> None:
         """Redraw the app from its (checked) inputs."""
