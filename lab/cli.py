@@ -209,6 +209,14 @@ def cmd_reports_log(args: argparse.Namespace) -> int:
     return 0
 
 
+def _app_pool(value: str) -> tuple[str, int]:
+    """``APP=N`` of ``lab apps serve --pool``."""
+    name, _, size = value.partition("=")
+    if not name.strip() or not size.strip().isdigit():
+        raise argparse.ArgumentTypeError(f"expected APP=N (e.g. portal-tracker=20), got {value!r}")
+    return name.strip(), int(size)
+
+
 def cmd_apps_serve(args: argparse.Namespace) -> int:
     """Serve the Voilà apps on 127.0.0.1."""
     from lab import serve
@@ -222,6 +230,7 @@ def cmd_apps_serve(args: argparse.Namespace) -> int:
         status_port=args.status_port,
         catalog=args.catalog,
         store=args.store,
+        pools=dict(args.pool or []),
         **cap,
     )
 
@@ -330,6 +339,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--status-port", type=int, help="JSON status endpoint on 127.0.0.1 (default PORT+1; 0: none)"
     )
     p.add_argument("--store", metavar="DIR", help="usage store the apps read (default: $LAB_USAGE_STORE)")
+    p.add_argument(
+        "--pool",
+        action="append",
+        metavar="APP=N",
+        type=_app_pool,
+        help="another pool size for one app, e.g. portal-tracker=20 (repeatable)",
+    )
     p.set_defaults(func=cmd_apps_serve)
 
     for name in COMMAND_MODULES:

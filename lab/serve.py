@@ -271,7 +271,8 @@ class CappedKernelManager(AsyncMappingKernelManager):
                 "total": len(self.list_kernel_ids()),
                 "cap": self.max_kernels,
             },
-            "memory_bytes": rss_bytes(pids),
+            "memory_bytes": pss_bytes(pids),
+            "resident_bytes": rss_bytes(pids),
             "processes": len(pids),
             "visits": self._visits,
             "waiting_pages": self._waiting_pages,
@@ -346,6 +347,20 @@ def rss_bytes(pids: list[int]) -> int:
     return total
 
 
+def pss_bytes(pids: list[int]) -> int:
+    """The summed proportional resident memory of processes: each page shared by k processes (the
+    libraries every kernel maps) counted 1/k in each, so the sum is what the tree really holds (0 for
+    processes that ended; RSS where ``smaps_rollup`` is missing)."""
+    total = 0
+    for pid in pids:
+        try:
+            text = Path(f"/proc/{pid}/smaps_rollup").read_text()
+            total += int(text.split("\nPss:", 1)[1].split()[0]) * 1024
+        except (OSError, IndexError, ValueError):
+            total += rss_bytes([pid])
+    return total
+
+
 def cpu_seconds(pid: int) -> float:
     """User + system CPU seconds a process has used so far (0.0 if it ended)."""
     try:
@@ -383,10 +398,14 @@ def voila_command(
     fill_delay: float = FILL_DELAY,
     status_port: int = 0,
     base_url: str = "/",
+    pools: Mapping[str, int] | None = None,
 ) -> list[str]:
     """The Voilà command line the lab serves its apps with (``base_url`` for a reverse proxy prefix;
-    ``pool_size`` preheated kernels waiting per app; ``status_port`` the JSON status endpoint on
-    127.0.0.1, 0 for none)."""
+    ``pool_size`` preheated kernels waiting per app, ``pools`` another size for some apps by name, e.g.
+    ``{"portal-tracker": 20}``; ``status_port`` the JSON status endpoint on 127.0.0.1, 0 for none)."""
+    sizes = {"default": {"pool_size": pool_size}}
+    for name, n in (pools or {}).items():
+        sizes[f"{name.removesuffix('.ipynb')}.ipynb"] = {"pool_size": int(n)}
     return [
         sys.executable,
         "-m",
@@ -403,6 +422,7 @@ def voila_command(
         f"--preheat_kernel={preheat}",
         f"--pool_size={pool_size}",
         f"--VoilaKernelManager.fill_delay={fill_delay}",
+        f"--VoilaKernelManager.kernel_pools_config={json.dumps(sizes)}",
         "--VoilaConfiguration.multi_kernel_manager_class=lab.serve.CappedKernelManager",
         "--Voila.kernel_websocket_connection_class=lab.serve.VisitorWebsocketConnection",
         f"--CappedKernelManager.max_kernels={max_kernels}",
@@ -458,6 +478,7 @@ def serve_apps(
     status_port: int | None = None,
     catalog: str | Path | None = None,
     store: str | Path | None = None,
+    pools: Mapping[str, int] | None = None,
 ) -> int:
     """Run Voilà over the apps folder (this process becomes Voilà) until stopped.
 
@@ -476,6 +497,8 @@ def serve_apps(
         The JSON status endpoint's port on 127.0.0.1 (None: ``port + 1``; 0: none).
     catalog, store
         The catalog file and usage store the apps read (default ``$LAB_CATALOG``, ``$LAB_USAGE_STORE``).
+    pools
+        Another pool size for some apps, by name (``{"portal-tracker": 20}`` for a link shared widely).
     """
     from lab import settings
 
@@ -498,6 +521,7 @@ def serve_apps(
         pool_size=pool_size,
         max_kernels=max_kernels,
         status_port=status_port,
+        pools=pools,
     )
     log.info("serving the apps at http://%s:%d%s (Ctrl-C stops)", host, port, base_url)
     return _exec(cmd, env)
