@@ -189,7 +189,9 @@ def test_the_cap_is_exact_under_concurrency_and_pages_that_never_connect_give_ke
     never more than 3 + the pools' kernels; nobody connects, so the 3 kernels are back within seconds,
     the pools are full again and later visitors are served (6 GETs once locked everyone out for 300 s)."""
     n_apps = len(list((root / "notebooks" / "apps").glob("*.ipynb")))
+    status_port = free_port()
     options = {"max_kernels": 3, "pool_size": 1, "connect_timeout": 5, "queue_wait": 1, "fill_delay": 0}
+    options["status_port"] = status_port
     with voila_server(env, tmp_path / "voila.log", timeout=120, **options) as (url, proc):
         assert wait_for(lambda: len(kernel_pids(proc)) >= n_apps, 180), "the pools were not filled"
         peak = [0]
@@ -220,6 +222,15 @@ def test_the_cap_is_exact_under_concurrency_and_pages_that_never_connect_give_ke
         assert len(kernel_pids(proc)) == n_apps  # the pools refilled (and hold no extra kernel)
         codes = [_get(f"{url}{RENDER.format('catalog')}")[0] for _ in range(3)]
         assert codes == [200, 200, 200]  # nobody is locked out
+        # the operator's view: JSON on 127.0.0.1, one log line per visit without the visitor's address
+        status = json.loads(_get(f"http://127.0.0.1:{status_port}/status")[1])
+        assert status["kernels"]["cap"] == 3 and status["kernels"]["visitors"] == 3
+        assert status["kernels"]["pooled"] == n_apps and status["waiting_pages"] == 5
+        assert status["visits"] == 11 and status["render_seconds"]["count"] == 6
+        assert status["render_seconds"]["p95"] > 0 and status["memory_bytes"] > 100e6
+    visits = [line for line in (tmp_path / "voila.log").read_text().splitlines() if " visit " in line]
+    assert len(visits) == 11 and not any("127.0.0.1" in line for line in visits)
+    assert sum(" visit catalog.ipynb 503 " in line for line in visits) == 5
 
 
 def test_sigterm_to_lab_apps_serve_stops_voila_and_every_kernel(env: dict[str, str], tmp_path: Path) -> None:
