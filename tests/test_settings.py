@@ -63,7 +63,10 @@ def test_a_kernel_reads_relative_settings_against_its_servers_directory(tmp_path
     the user gave means the folder the server was started in ($JPY_PARENT_PID's working directory)."""
     server = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"], cwd=tmp_path)
     try:
-        code = "import sys; sys.modules.setdefault('ipykernel', sys); from lab import fetch; print(fetch.demo_dir())"
+        code = (
+            "import sys; sys.modules.setdefault('ipykernel', sys); "
+            "from lab import fetch; print(fetch.demo_dir())"
+        )
         env = {
             **os.environ,
             "LAB_DEMO": "data/demo",
