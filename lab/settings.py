@@ -8,8 +8,8 @@ papermill, JupyterLab) run in the notebook's own folder, where such a relative p
 call :func:`resolve_environment` once, at the start: every relative path setting becomes absolute,
 against the caller's working directory, and is exported so that every kernel, worker and subprocess
 inherits the absolute value. The library reads paths only through :func:`path` (or the named helpers
-below), which applies the same rule when no entry point ran (a kernel of a plain ``jupyter lab``: relative
-values are taken against the Jupyter server's working directory, the directory the user started it in).
+below), which applies the same rule when no entry point ran (a kernel of a plain ``jupyter lab`` or of
+papermill: relative values are taken against the directory the user started the server in).
 """
 
 from __future__ import annotations
@@ -46,12 +46,16 @@ PATH_OPTIONS: dict[str, str | None] = {
 _TRUE = {"1", "true", "yes", "on"}
 
 
-def _kernel_parent_cwd() -> Path | None:
-    """The working directory of the Jupyter server (or papermill) that started this kernel, if this
-    process is a kernel and ``/proc`` tells; else None."""
+def _kernel_launch_dir() -> Path | None:
+    """Where the user started the Jupyter server (or papermill) that started this kernel, if this process
+    is a kernel: ``$PWD`` (set by the shell, kept by ``chdir`` and passed on to kernels), else the
+    server's working directory from ``/proc``; None in any other process."""
     parent = os.environ.get("JPY_PARENT_PID", "").strip()
     if not parent.isdigit() or "ipykernel" not in sys.modules:
         return None
+    shell_dir = os.environ.get("PWD", "").strip()
+    if shell_dir and Path(shell_dir).is_absolute() and Path(shell_dir).is_dir():
+        return Path(shell_dir)
     try:
         return Path(os.readlink(f"/proc/{parent}/cwd"))
     except OSError:
@@ -60,8 +64,9 @@ def _kernel_parent_cwd() -> Path | None:
 
 def base_dir() -> Path:
     """The directory relative path settings are taken against: this process's working directory, or in
-    a kernel whose settings were not resolved by an entry point, its Jupyter server's."""
-    return _kernel_parent_cwd() or Path.cwd()
+    a kernel whose settings were not resolved by an entry point, the directory its server was started in
+    (:func:`_kernel_launch_dir`)."""
+    return _kernel_launch_dir() or Path.cwd()
 
 
 def absolute(value: str | os.PathLike[str], base: Path | None = None) -> Path:

@@ -68,7 +68,7 @@ def test_a_kernel_reads_relative_settings_against_its_servers_directory(tmp_path
             "from lab import fetch; print(fetch.demo_dir())"
         )
         env = {
-            **os.environ,
+            **{k: v for k, v in os.environ.items() if k != "PWD"},  # no shell said where it started
             "LAB_DEMO": "data/demo",
             "JPY_PARENT_PID": str(server.pid),
             "PYTHONPATH": str(root),
@@ -80,3 +80,26 @@ def test_a_kernel_reads_relative_settings_against_its_servers_directory(tmp_path
         server.kill()
         server.wait()
     assert out.stdout.strip() == str(tmp_path / "data" / "demo"), out.stderr
+
+
+@pytest.mark.slow
+def test_a_relative_mirror_works_in_a_guided_notebook(
+    root: Path, shared_data: Path, kernel_env: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``LAB_MIRROR=../shared/data`` (as the README says, from the repository root): the kernel runs in
+    notebooks/explore, yet cell 3 reads the mirror the user meant (it failed there before)."""
+    import json
+
+    import papermill as pm
+
+    monkeypatch.chdir(root)
+    monkeypatch.setenv("PWD", str(root))  # as a shell started in the repository root sets it
+    monkeypatch.setenv("LAB_MIRROR", os.path.relpath(shared_data, root))  # ../shared/data
+    notebook = root / "notebooks" / "explore" / "01-getting-started.ipynb"
+    out = tmp_path / notebook.name
+    pm.execute_notebook(
+        str(notebook), str(out), kernel_name="python3", cwd=str(notebook.parent), progress_bar=False
+    )
+    cells = json.loads(out.read_text(encoding="utf-8"))["cells"]
+    text = "".join("".join(o.get("text", "")) for c in cells for o in c.get("outputs", []))
+    assert "94 EPSG:4326 repaired: 5" in text
