@@ -319,12 +319,18 @@ def server_side(env: dict[str, str], tmp: Path, bursts: list[int], pool: int, ca
         f"  beyond the bare kernel: {cpu - bare_cpu:.2f} CPU-s, {mb - bare_mb:.0f} MB "
         f"(targets ≤ {TARGET_KERNEL_CPU_S} CPU-s, ≤ {TARGET_KERNEL_MB} MB)   {'met' if ok else 'MISSED'}"
     )
-    options = {"max_kernels": cap, "pools": {"portal-tracker": pool}, "connect_timeout": 5, "status_port": 0}
+    options = {
+        "max_kernels": cap,
+        "pools": {"portal-tracker": pool},
+        "max_total_kernels": cap,  # the memory budget: the pools refill while visitors leave room
+        "connect_timeout": 5,
+        "status_port": 0,
+    }
     with voila_server(env, tmp / "voila-bursts.log", **SERVER, **options) as (url, proc):
         n_pooled = pool + 3
         print(
             f"bursts of plain HTTP visits of the tracker (pool {pool} tracker kernels + 1 per other app, "
-            f"cap {cap} visitors' kernels):"
+            f"cap {cap} visitors' kernels, {cap} kernels in all):"
         )
         print(
             f"  {'visitors':>8} {'failed':>6} {'waited':>6} {'p50':>7} {'p95':>7} {'max':>7} "

@@ -231,6 +231,7 @@ def cmd_apps_serve(args: argparse.Namespace) -> int:
         catalog=args.catalog,
         store=args.store,
         pools=dict(args.pool or []),
+        max_total_kernels=args.max_total_kernels,
         **cap,
     )
 
@@ -345,6 +346,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="APP=N",
         type=_app_pool,
         help="another pool size for one app, e.g. portal-tracker=20 (repeatable)",
+    )
+    p.add_argument(
+        "--max-total-kernels",
+        type=int,
+        default=0,
+        help="kernels at most, visitors' and pooled: pools refill only below it (a memory budget)",
     )
     p.set_defaults(func=cmd_apps_serve)
 

@@ -76,7 +76,8 @@ class CappedKernelManager(AsyncMappingKernelManager):
     - **Reclaimed**: a visitor's kernel whose page has not connected ``connect_timeout`` seconds after it
       was handed out (and after its last activity), or with no page connected for ``disconnect_grace``
       seconds, is shut down (checked every 2 s).
-    - **Pools refill**: a pool entry whose start failed is dropped and the pool refilled.
+    - **Pools refill**: a pool entry whose start failed is dropped and the pool refilled; with
+      ``max_total_kernels`` (a memory budget) a pool refills only while all kernels stay below it.
     - **Pooled kernels are never culled**: each culling pass first restarts their idle clocks (a kernel
       handed out has at least ``cull_idle_timeout - cull_interval`` seconds before it could be culled).
     - **Operator view**: ``status_port`` (127.0.0.1 only) answers ``GET /status`` with JSON
@@ -93,12 +94,19 @@ class CappedKernelManager(AsyncMappingKernelManager):
     disconnect_grace = Int(DISCONNECT_GRACE, config=True, help="Seconds a kernel may have no page.")
     queue_wait = Int(QUEUE_WAIT, config=True, help="Seconds a visitor beyond the cap waits for a slot.")
     status_port = Int(0, config=True, help="Port of the JSON status endpoint on 127.0.0.1 (0: none).")
+    max_total_kernels = Int(
+        0,
+        config=True,
+        help="Kernels at most, visitors' and pooled (a memory budget): a pool refills only below it; "
+        "0: no budget beyond the cap and the pool sizes.",
+    )
 
     def __init__(self, **kwargs: Any) -> None:
         self._visitors: dict[str, float] = {}  # visitor's kernel id -> monotonic time it was handed out
         self._connected: set[str] = set()  # visitors' kernels a page has connected to
         self._alone_since: dict[str, float] = {}  # kernel id -> since when no page is connected
         self._reserved = 0  # slots taken by visitors whose kernel is being started or taken from a pool
+        self._pool_starting = 0  # preheated kernels being started
         self._renders: collections.deque[float] = collections.deque(maxlen=RENDERS_KEPT)
         self._waiting_pages = 0
         self._visits = 0
@@ -130,7 +138,15 @@ class CappedKernelManager(AsyncMappingKernelManager):
         env = kwargs.get("env") or {}
         if kwargs.get("kernel_id") is not None or env.get("VOILA_PREHEAT") == "True":
             self._ensure_ticker()
-            return await super().start_kernel(*args, **kwargs)
+            while (
+                self.max_total_kernels and len(self._kernels) + self._pool_starting >= self.max_total_kernels
+            ):
+                await asyncio.sleep(0.5)  # a pool refills once visitors' kernels leave room in the budget
+            self._pool_starting += 1
+            try:
+                return await super().start_kernel(*args, **kwargs)
+            finally:
+                self._pool_starting -= 1
         await self._take_slot()
         try:
             kernel_id = await super().start_kernel(*args, **kwargs)
@@ -399,6 +415,7 @@ def voila_command(
     status_port: int = 0,
     base_url: str = "/",
     pools: Mapping[str, int] | None = None,
+    max_total_kernels: int = 0,
 ) -> list[str]:
     """The Voilà command line the lab serves its apps with (``base_url`` for a reverse proxy prefix;
     ``pool_size`` preheated kernels waiting per app, ``pools`` another size for some apps by name, e.g.
@@ -429,6 +446,7 @@ def voila_command(
         f"--CappedKernelManager.connect_timeout={connect_timeout}",
         f"--CappedKernelManager.queue_wait={queue_wait}",
         f"--CappedKernelManager.status_port={status_port}",
+        f"--CappedKernelManager.max_total_kernels={max_total_kernels}",
         f"--MappingKernelManager.cull_interval={cull_interval}",
         f"--MappingKernelManager.cull_idle_timeout={cull_idle_timeout}",
         "--MappingKernelManager.cull_connected=True",
@@ -479,6 +497,7 @@ def serve_apps(
     catalog: str | Path | None = None,
     store: str | Path | None = None,
     pools: Mapping[str, int] | None = None,
+    max_total_kernels: int = 0,
 ) -> int:
     """Run Voilà over the apps folder (this process becomes Voilà) until stopped.
 
@@ -499,6 +518,8 @@ def serve_apps(
         The catalog file and usage store the apps read (default ``$LAB_CATALOG``, ``$LAB_USAGE_STORE``).
     pools
         Another pool size for some apps, by name (``{"portal-tracker": 20}`` for a link shared widely).
+    max_total_kernels
+        Kernels at most, visitors' and pooled: the pools refill only below it (0: no such budget).
     """
     from lab import settings
 
@@ -522,6 +543,7 @@ def serve_apps(
         max_kernels=max_kernels,
         status_port=status_port,
         pools=pools,
+        max_total_kernels=max_total_kernels,
     )
     log.info("serving the apps at http://%s:%d%s (Ctrl-C stops)", host, port, base_url)
     return _exec(cmd, env)
