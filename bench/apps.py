@@ -167,6 +167,18 @@ def _pct(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, int(p * len(ordered)))] if ordered else float("nan")
 
 
+def _pooled(status_port: int) -> int:
+    """Preheated kernels started and waiting, as the status endpoint says."""
+    import json
+
+    try:
+        return int(
+            json.loads(_get(f"http://127.0.0.1:{status_port}/status", timeout=10)[1])["kernels"]["pooled"]
+        )
+    except (OSError, ValueError, KeyError):
+        return -1
+
+
 def _wait_idle(proc, deadline: float) -> None:  # type: ignore[no-untyped-def]
     """Until the server tree uses less than 0.1 CPU-s a second (the pools' kernels have run their apps)."""
     from lab.serve import cpu_seconds, process_tree
@@ -303,7 +315,7 @@ def visitor_kernel_cost(env: dict[str, str], tmp: Path) -> tuple[float, float]:
 
 
 def server_side(env: dict[str, str], tmp: Path, bursts: list[int], pool: int, cap: int) -> int:
-    from lab.serve import kernel_pids, voila_server
+    from lab.serve import free_port, voila_server
 
     failures = 0
     bare_cpu, bare_mb = bare_kernel_cost(env)
@@ -324,7 +336,7 @@ def server_side(env: dict[str, str], tmp: Path, bursts: list[int], pool: int, ca
         "pools": {"portal-tracker": pool},
         "max_total_kernels": cap,  # the memory budget: the pools refill while visitors leave room
         "connect_timeout": 5,
-        "status_port": 0,
+        "status_port": free_port(),
     }
     with voila_server(env, tmp / "voila-bursts.log", **SERVER, **options) as (url, proc):
         n_pooled = pool + 3
@@ -339,8 +351,8 @@ def server_side(env: dict[str, str], tmp: Path, bursts: list[int], pool: int, ca
         alone = None
         for n in bursts:
             deadline = time.monotonic() + 300  # the pools full again, the last burst's kernels reclaimed
-            while len(kernel_pids(proc)) != n_pooled and time.monotonic() < deadline:
-                time.sleep(1)
+            while _pooled(options["status_port"]) != n_pooled and time.monotonic() < deadline:
+                time.sleep(1)  # every pool entry's kernel started (none waiting for the budget)
             _wait_idle(proc, deadline)  # and every pooled kernel has run its app
             r = burst(url, proc, n)
             alone = alone or float(r["p95"])
