@@ -7,13 +7,35 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
+from typing import TYPE_CHECKING, Any
 
-from lab.catalog import Catalog, Dataset, load_catalog, validate
 from lab.errors import LabError
-from lab.loader import load
+
+if TYPE_CHECKING:
+    from lab.catalog import Catalog, Dataset, load_catalog, validate
+    from lab.loader import load
 
 __all__ = ["Catalog", "Dataset", "LabError", "__version__", "load", "load_catalog", "validate"]
 __version__ = "0.1.0"
+
+# imported on first use: a public app's kernel must not pay for the loaders (numpy, geo) it never calls
+_LAZY = {
+    "Catalog": "lab.catalog",
+    "Dataset": "lab.catalog",
+    "load_catalog": "lab.catalog",
+    "validate": "lab.catalog",
+    "load": "lab.loader",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'lab' has no attribute {name!r}")
+
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())

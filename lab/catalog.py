@@ -17,7 +17,6 @@ import difflib
 import functools
 import json
 import logging
-import os
 from dataclasses import dataclass, field
 from datetime import date
 from importlib import resources
@@ -467,9 +466,11 @@ def _problems(doc: dict[str, Any]) -> list[Problem]:
 
 def default_catalog_path() -> Path:
     """``$LAB_CATALOG`` if set, else ``datasets.yaml`` of the project (beside the ``lab`` package)."""
-    env = os.environ.get("LAB_CATALOG")
+    from lab.settings import catalog_file
+
+    env = catalog_file()
     if env:
-        return Path(env)
+        return env
     project = Path(__file__).resolve().parent.parent / DEFAULT_CATALOG
     return project if project.exists() else Path.cwd() / DEFAULT_CATALOG
 

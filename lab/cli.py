@@ -209,13 +209,30 @@ def cmd_reports_log(args: argparse.Namespace) -> int:
     return 0
 
 
+def _app_pool(value: str) -> tuple[str, int]:
+    """``APP=N`` of ``lab apps serve --pool``."""
+    name, _, size = value.partition("=")
+    if not name.strip() or not size.strip().isdigit():
+        raise argparse.ArgumentTypeError(f"expected APP=N (e.g. portal-tracker=20), got {value!r}")
+    return name.strip(), int(size)
+
+
 def cmd_apps_serve(args: argparse.Namespace) -> int:
     """Serve the Voilà apps on 127.0.0.1."""
     from lab import serve
 
     cap = {"max_kernels": args.max_kernels} if args.max_kernels is not None else {}
     return serve.serve_apps(
-        port=args.port, host=args.host, base_url=args.base_url, pool_size=args.pool_size, **cap
+        port=args.port,
+        host=args.host,
+        base_url=args.base_url,
+        pool_size=None if args.pool_size == "auto" else int(args.pool_size),
+        status_port=args.status_port,
+        catalog=args.catalog,
+        store=args.store,
+        pools=dict(args.pool or []),
+        max_total_kernels=args.max_total_kernels,
+        **cap,
     )
 
 
@@ -311,9 +328,31 @@ def build_parser() -> argparse.ArgumentParser:
         "--base-url", default="/", help="path prefix behind a reverse proxy, e.g. /apps/ (default /)"
     )
     p.add_argument(
-        "--pool-size", type=int, default=1, help="preheated kernels waiting per app, ~200 MB each (default 1)"
+        "--pool-size",
+        type=lambda v: v if v == "auto" else str(int(v)),
+        default="1",
+        help="preheated kernels waiting per app, ~150 MB each, or 'auto' (from the free memory; default 1)",
     )
-    p.add_argument("--max-kernels", type=int, help="visitors' kernels at most; more get a 503 (default 12)")
+    p.add_argument(
+        "--max-kernels", type=int, help="visitors' kernels at most; more get the waiting page (default 12)"
+    )
+    p.add_argument(
+        "--status-port", type=int, help="JSON status endpoint on 127.0.0.1 (default PORT+1; 0: none)"
+    )
+    p.add_argument("--store", metavar="DIR", help="usage store the apps read (default: $LAB_USAGE_STORE)")
+    p.add_argument(
+        "--pool",
+        action="append",
+        metavar="APP=N",
+        type=_app_pool,
+        help="another pool size for one app, e.g. portal-tracker=20 (repeatable)",
+    )
+    p.add_argument(
+        "--max-total-kernels",
+        type=int,
+        default=0,
+        help="kernels at most, visitors' and pooled: pools refill only below it (a memory budget)",
+    )
     p.set_defaults(func=cmd_apps_serve)
 
     for name in COMMAND_MODULES:
@@ -339,9 +378,13 @@ def _setup_logging(debug: bool) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; return the exit code."""
+    from lab import settings
+
     parser = build_parser()
     args = parser.parse_args(argv)
     args.catalog = getattr(args, "catalog", None)
+    settings.resolve_environment()  # relative paths mean the caller's directory, in kernels too
+    settings.resolve_args(args)
     args.debug = getattr(args, "debug", False)
     _setup_logging(args.debug)
     func: Callable[[argparse.Namespace], int] = args.func

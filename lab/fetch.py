@@ -115,29 +115,8 @@ _sleep: Callable[[float], None] = time.sleep  # tests replace it to record back-
 
 
 # --------------------------------------------------------------------------------------- environment
-def _env_path(name: str) -> Path | None:
-    value = os.environ.get(name, "").strip()
-    return Path(value).expanduser() if value else None
-
-
-def cache_dir() -> Path:
-    """The download cache: ``$LAB_CACHE``, default ``<project>/data/cache``."""
-    return _env_path("LAB_CACHE") or _PROJECT_ROOT / "data" / "cache"
-
-
-def demo_dir() -> Path:
-    """The generated demo portal: ``$LAB_DEMO``, default ``<project>/data/demo``."""
-    return _env_path("LAB_DEMO") or _PROJECT_ROOT / "data" / "demo"
-
-
-def mirror_dir() -> Path | None:
-    """The offline mirror folder from ``$LAB_MIRROR``, or None when it is not set."""
-    return _env_path("LAB_MIRROR")
-
-
-def offline() -> bool:
-    """True when ``$LAB_OFFLINE`` is set to 1 (or true/yes/on): the network is not used."""
-    return os.environ.get("LAB_OFFLINE", "").strip().lower() in {"1", "true", "yes", "on"}
+# read through lab.settings: a relative value is taken against the caller's directory, not a kernel's
+from lab.settings import cache_dir, demo_dir, mirror_dir, offline  # noqa: E402
 
 
 # -------------------------------------------------------------------------------------------- helpers

@@ -55,7 +55,10 @@ def jupyterlab_command(port: int = 8888, token: str | None = None, root: Path | 
 
 def main() -> int:
     """Register the kernel and run JupyterLab until interrupted (``make lab``)."""
+    from lab.settings import resolve_environment
+
     logging.basicConfig(level=logging.INFO, format="%(message)s")
+    resolve_environment()  # LAB_MIRROR=../shared/data means the caller's folder, not the notebook's
     register_kernel()
     token = os.environ.get("LAB_TOKEN") or secrets.token_hex(16)
     port = int(os.environ.get("PORT", "8888"))

@@ -131,7 +131,8 @@ def test_apps_serve_options_reach_the_voila_command(monkeypatch: pytest.MonkeyPa
     from lab.cli import main
 
     started: list[list[str]] = []
-    monkeypatch.setattr(serve.subprocess, "call", lambda cmd, env: started.append(cmd) or 0)
+    monkeypatch.setattr(serve, "_exec", lambda cmd, env: started.append(cmd) or 0)
+    monkeypatch.setattr(serve, "prepare_snapshots", lambda env: None)  # tests/test_apps_snapshot.py
     assert main(["apps", "serve", "--port", "9001", "--pool-size", "3", "--max-kernels", "20"]) == 0
     (cmd,) = started
     assert {

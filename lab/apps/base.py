@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import functools
 import logging
+import sys
+import weakref
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
@@ -44,6 +46,75 @@ def language_switch(lang: str = "vi") -> widgets.ToggleButtons:
     )
 
 
+_APPS: weakref.WeakSet[App] = weakref.WeakSet()  # the apps of this kernel, told when a widget message fails
+
+
+def _server_log_handler() -> logging.Handler:
+    """A handler writing to the kernel process's own stderr (the server's log), never to ``sys.stderr``,
+    which ipykernel forwards to the visitor's page."""
+    handler = logging.StreamHandler(sys.__stderr__)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    return handler
+
+
+def guard_kernel() -> None:
+    """Keep tracebacks and server paths away from the visitor, in this kernel (idempotent).
+
+    A forged widget message (``comm_open``, ``comm_msg``, ``comm_close`` over the websocket) can make
+    ipywidgets call ``showtraceback`` (a full traceback with server paths, sent on iopub to the page) and
+    ipykernel log through Python's last-resort handler (``sys.stderr``, also forwarded to the page). Here
+    the errors of comm messages go to the server log only, and the apps of this kernel show the plain
+    message instead; every log record goes to the process's real stderr. (``lab.serve`` also drops error
+    and stderr messages on the visitors' websockets, whatever the kernel sends.)
+    """
+    root = logging.getLogger()
+    if not any(getattr(h, "_lab_server_log", False) for h in root.handlers):
+        handler = _server_log_handler()
+        handler._lab_server_log = True  # type: ignore[attr-defined]
+        root.addHandler(handler)
+    try:
+        from IPython import get_ipython
+    except ImportError:  # not in IPython
+        return
+    shell = get_ipython()
+    if shell is None or getattr(shell, "_lab_guarded", False):
+        return
+    original = shell.showtraceback
+
+    def showtraceback(*args: Any, **kwargs: Any) -> None:
+        kernel = getattr(shell, "kernel", None)
+        try:
+            parent = kernel.get_parent("shell") if kernel is not None else {}
+        except TypeError:  # older ipykernel: get_parent() takes no channel
+            parent = kernel.get_parent()
+        if not str((parent or {}).get("header", {}).get("msg_type", "")).startswith("comm_"):
+            return original(*args, **kwargs)
+        log.error("a widget message failed", exc_info=sys.exc_info())
+        for app in list(_APPS):
+            app.message.value = f"<p class='lab-error'>{ERROR_MESSAGE[app.lang]}</p>"
+        return None
+
+    shell.showtraceback = showtraceback
+    shell._lab_guarded = True
+    _refresh_before_handing_state()
+
+
+def _refresh_before_handing_state() -> None:
+    """When a page asks for the widgets' state (it has just connected: a preheated kernel may have waited
+    in the pool since the store changed), let every app read fresh figures first."""
+    original = widgets.Widget._handle_control_comm_msg
+
+    def handle(msg: dict) -> Any:
+        data = (msg.get("content") or {}).get("data") if isinstance(msg, dict) else None
+        if isinstance(data, dict) and data.get("method") == "request_states":
+            for app in list(_APPS):
+                if app.safely(app.refresh_if_stale)():
+                    app.safely(app.render)()
+        return original(msg)
+
+    widgets.Widget._handle_control_comm_msg = staticmethod(handle)
+
+
 class App:
     """Base of the public apps: ``self.language``, ``self.widget``, and :meth:`safely` for callbacks.
 
@@ -51,9 +122,11 @@ class App:
     """
 
     def __init__(self, lang: str = "vi") -> None:
+        guard_kernel()
         self.language = language_switch(lang)
         self.message = widgets.HTML()
         self.language.observe(self._on_change, names="value")
+        _APPS.add(self)
 
     @property
     def lang(self) -> str:
@@ -82,6 +155,10 @@ class App:
                 return None
 
         return wrapper
+
+    def refresh_if_stale(self) -> bool:
+        """Read fresh figures if what the app was built from changed; True if it did (default: never)."""
+        return False
 
     def render(self) -> None:
         """Redraw the app from its (checked) inputs."""

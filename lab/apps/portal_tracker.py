@@ -6,15 +6,16 @@ most viewed datasets. Filters: a period range (months), an agency and a theme (t
 figures), a channel (it narrows the request figures).
 
 Nothing is computed here: the figures come from :mod:`lab.usage.kpis` (every public cell through the
-``min_count`` suppression of :func:`lab.usage.privacy.suppress`) and :mod:`lab.reuse` (targets). The
-usage store is built at start by :func:`open_store` (idempotent), so the app runs on the demo portal as is.
-The expensive queries run once at start over the whole window; a filter change only slices them.
+``min_count`` suppression of :func:`lab.usage.privacy.suppress`) and :mod:`lab.reuse` (targets), computed
+once into the app snapshot (:mod:`lab.apps.snapshot`, built with the usage store by :func:`open_store` on
+the demo portal when there is no real data). A visitor's kernel reads the snapshot only; a filter change
+slices it. Before drawing, the app checks that its snapshot still matches the store, catalog and demo
+portal, and reads the new one if not: a visitor never sees figures older than the store.
 """
 
 from __future__ import annotations
 
 import atexit
-import dataclasses
 import html
 import logging
 import os
@@ -32,9 +33,7 @@ from lab.charts import bar_chart, format_number, table
 from lab.i18n import t, theme_label
 from lab.usage.charts import column_chart
 from lab.usage.disclosure import protect, safe_periods, window_sums
-from lab.usage.kpis import channel_mix, monthly_facts, portal_totals
 from lab.usage.privacy import DEFAULT_MIN_COUNT
-from lab.usage.store import STORE_ENV, EventStore
 
 log = logging.getLogger(__name__)
 
@@ -44,19 +43,7 @@ HEADLINE = ("visits", "api_calls", "signups")
 DATASET_METRICS = ("dataset_views", "downloads", "api_calls", "channel_requests")
 
 
-def _demo_key(catalog: Any) -> str:
-    """A key naming the catalog and the demo portal's exact files (its manifest), for a shared store."""
-    import hashlib
-
-    from lab.fetch import demo_dir
-
-    manifest = demo_dir() / "manifest.json"
-    stamp = manifest.read_bytes() if manifest.is_file() else b""
-    path = str(getattr(catalog, "path", catalog))
-    return hashlib.sha256(path.encode() + stamp).hexdigest()[:16]
-
-
-def _prepare(store: Path | str | None, catalog: Any, wait_s: float) -> EventStore:
+def _prepare(store: Path | str | None, catalog: Any, wait_s: float) -> Any:
     """:func:`lab.usage.report.prepare_store`, waiting up to ``wait_s`` while another kernel ingests."""
     import time
 
@@ -73,7 +60,7 @@ def _prepare(store: Path | str | None, catalog: Any, wait_s: float) -> EventStor
             time.sleep(0.5)
 
 
-def open_store(store: str | Path | None = None, catalog: Any = None, *, wait_s: float = 120.0) -> EventStore:
+def open_store(store: str | Path | None = None, catalog: Any = None, *, wait_s: float = 120.0) -> Any:
     """The usage store the app reads, the demo portal's logs ingested into it when it holds no real data.
 
     ``store`` (or ``$LAB_USAGE_STORE``) when given. Otherwise a store in the temporary folder shared by
@@ -82,11 +69,12 @@ def open_store(store: str | Path | None = None, catalog: Any = None, *, wait_s: 
     a kernel starting while another ingests waits for it (up to ``wait_s`` seconds), then falls back to a
     store of its own in a temporary folder removed when it exits.
     """
-    from lab.usage.store import StoreError
+    from lab.apps.snapshot import catalog_path, shared_store
+    from lab.usage.store import STORE_ENV, StoreError
 
     if store is not None or os.environ.get(STORE_ENV, "").strip():
         return _prepare(store, catalog, wait_s)
-    shared = Path(tempfile.gettempdir()) / f"lab-apps-{os.getuid()}" / f"usage-{_demo_key(catalog)}"
+    shared = shared_store(catalog_path(catalog))
     try:
         shared.parent.mkdir(parents=True, exist_ok=True)
         return _prepare(shared, catalog, wait_s)
@@ -109,6 +97,14 @@ def reuse_report(catalog: Any, lang: str = "vi") -> Any:
 
     path = str(catalog.path) if hasattr(catalog, "path") else catalog
     return ReuseReport.build(quarter_of(default_as_of(catalog)), catalog=path, lang=lang)
+
+
+def gauges_html(report: Any) -> str:
+    """The targets part of the tracker in the report's language: a gauge per target and its chart."""
+    lang = report.lang
+    return f"<h3>{html.escape(t('reuse_targets', lang))}</h3>{gauge_html(report.targets, lang)}" + "".join(
+        str(report.target_chart(r["metric"])) for r in report.targets
+    )
 
 
 def gauge_html(results: list[dict[str, Any]], lang: str) -> str:
@@ -282,31 +278,13 @@ class PortalTracker(App):
         lang: str = "vi",
         min_count: int = DEFAULT_MIN_COUNT,
     ) -> None:
-        from lab.catalog import Catalog, load_catalog
-        from lab.reuse.indicators import portal_listing
-        from lab.usage.demo_store import is_synthetic
+        from lab.apps import snapshot
 
         super().__init__(lang)
         self.min_count = int(min_count)
-        self.catalog = catalog if isinstance(catalog, Catalog) else load_catalog(catalog)
-        self.store = open_store(store, self.catalog)
-        self.synthetic = is_synthetic(self.store)
-        # whole-window queries, once: a filter change only slices them
-        self.totals = portal_totals(self.store, min_count=0)  # unprotected: figures publish safe periods
-        self.months: list[str] = self.totals["period"].to_list()
-        self.facts = (
-            monthly_facts(self.store, min_count=0, imported=False)
-            .filter(pl.col("value").is_not_null())
-            .select(pl.col("month").dt.strftime("%Y-%m").alias("period"), "dataset_id", "metric", "value")
-            .pipe(cut_facts, self.min_count)
-        )
-        self.mix = channel_mix(self.store, by="month", min_count=0)
-        self.listing = portal_listing(self.catalog).select(
-            pl.col("dataset_id").cast(pl.String), "title_vi", "title_en", "publisher", "theme"
-        )
-        self.agencies: list[str] = sorted(self.listing["publisher"].drop_nulls().unique().to_list())
-        self.themes: list[str] = sorted(self.listing["theme"].drop_nulls().unique().to_list())
-        self.reuse = reuse_report(self.catalog, self.lang)
+        self._store_arg, self._catalog_arg = store, catalog
+        self._catalog: Any = None
+        self._read(snapshot.current(store, catalog, self.min_count))
 
         first = max(0, len(self.months) - 12)
         self.period = widgets.SelectionRangeSlider(
@@ -343,6 +321,59 @@ class PortalTracker(App):
         )
         self.widget.add_class("lab-portal-tracker")
         self.safely(self.render)()
+
+    # ------------------------------------------------------------------------------------ snapshot
+    def _read(self, snap: Any) -> None:
+        """Take the figures of a snapshot (:class:`lab.apps.snapshot.Snapshot`)."""
+        self.snapshot = snap
+        self.synthetic = snap.synthetic
+        self.totals, self.facts, self.mix, self.listing = snap.totals, snap.facts, snap.mix, snap.listing
+        self.months: list[str] = self.totals["period"].to_list()
+        self.agencies: list[str] = sorted(self.listing["publisher"].drop_nulls().unique().to_list())
+        self.themes: list[str] = sorted(self.listing["theme"].drop_nulls().unique().to_list())
+
+    def refresh_if_stale(self) -> bool:
+        """Read the new snapshot if the store, catalog or demo portal changed; True if it did."""
+        from lab.apps import snapshot
+
+        if snapshot.is_current(self.snapshot, self.min_count):
+            return False
+        log.info("the store or catalog changed: reading the new app snapshot")
+        self._read(snapshot.current(self._store_arg, self._catalog_arg, self.min_count))
+        self._refreshing = True
+        try:
+            start, end = self.filters()["start"], self.filters()["end"]
+            self.period.options = self.months
+            self.period.value = (
+                allowed(start, self.months, self.months[0]),
+                allowed(end, self.months, self.months[-1]),
+            )
+            self._set_options(self.lang)
+        finally:
+            self._refreshing = False
+        return True
+
+    @property
+    def catalog(self) -> Any:
+        """The catalog the snapshot was computed from (read on first use: the app does not need it)."""
+        from lab.catalog import Catalog, load_catalog
+
+        if self._catalog is None:
+            arg = self._catalog_arg
+            self._catalog = arg if isinstance(arg, Catalog) else load_catalog(self.snapshot.catalog)
+        return self._catalog
+
+    @property
+    def store(self) -> Any:
+        """The usage store (:class:`lab.usage.store.EventStore`) the snapshot was computed from."""
+        from lab.usage.store import EventStore
+
+        return EventStore(self.snapshot.store)
+
+    @property
+    def reuse(self) -> Any:
+        """The reuse report behind the targets (built on first use: the app shows the snapshot's)."""
+        return reuse_report(self.catalog, self.lang)
 
     # ------------------------------------------------------------------------------------ inputs
     def _set_options(self, lang: str) -> None:
@@ -384,8 +415,14 @@ class PortalTracker(App):
         return sub["dataset_id"].to_list()
 
     # ------------------------------------------------------------------------------------ output
+    def _on_change(self, change: dict) -> None:
+        if not getattr(self, "_refreshing", False):
+            super()._on_change(change)
+
     def render(self) -> None:
-        """Redraw every part from the checked filters, in the visitor's language."""
+        """Redraw every part from the checked filters, in the visitor's language (from a snapshot that
+        matches the store: :meth:`refresh_if_stale` first)."""
+        self.refresh_if_stale()
         lang = self.lang
         if self._options_lang != lang:
             self._set_options(lang)
@@ -415,11 +452,7 @@ class PortalTracker(App):
             for k in ("visits", "api_calls", "signups")
         ]
         self.trends.value = "".join(str(c) for c in charts)
-        report = dataclasses.replace(self.reuse, lang=lang)
-        self.gauges.value = (
-            f"<h3>{html.escape(t('reuse_targets', lang))}</h3>{gauge_html(report.targets, lang)}"
-            + "".join(str(report.target_chart(r["metric"])) for r in report.targets)
-        )
+        self.gauges.value = self.snapshot.gauges.get(lang, "")
         self._render_datasets(f, lang, note)
         self._render_channels(f, lang, note)
 
@@ -494,6 +527,7 @@ __all__ = [
     "channel_months",
     "cut_facts",
     "dataset_figures",
+    "gauges_html",
     "monthly_figures",
     "open_store",
     "top_viewed",

@@ -376,8 +376,9 @@ def check_url(
 # ------------------------------------------------------------------------------------------- history
 def history_path() -> Path:
     """The history file: ``$LAB_LINK_HISTORY`` if set, else ``<cache>/quality/link-checks.json``."""
-    env = os.environ.get("LAB_LINK_HISTORY", "").strip()
-    return Path(env).expanduser() if env else cache_dir() / "quality" / HISTORY_NAME
+    from lab.settings import path
+
+    return path("LAB_LINK_HISTORY") or cache_dir() / "quality" / HISTORY_NAME
 
 
 def _from_json(url: str, item: dict[str, Any]) -> LinkResult:

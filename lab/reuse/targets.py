@@ -35,7 +35,6 @@ from __future__ import annotations
 import json
 import logging
 import math
-import os
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -81,8 +80,9 @@ class Target:
 
 def default_targets_path() -> Path:
     """``$LAB_TARGETS`` or ``targets.yaml`` at the project root."""
-    env = os.environ.get(TARGETS_ENV)
-    return Path(env) if env else PROJECT_ROOT / "targets.yaml"
+    from lab.settings import path
+
+    return path(TARGETS_ENV) or PROJECT_ROOT / "targets.yaml"
 
 
 def load_targets(path: str | Path | None = None) -> list[Target]:

@@ -100,7 +100,9 @@ def load_secret(create: bool = True) -> bytes:
             )
         return env.encode("utf-8")
     named = os.environ.get(SECRET_FILE_ENV, "").strip()
-    path = Path(named).expanduser() if named else default_secret_file()
+    from lab.settings import absolute
+
+    path = absolute(named) if named else default_secret_file()
     if not path.exists() and not named and create:
         _create_secret_file(path)
     try:

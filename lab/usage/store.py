@@ -56,8 +56,9 @@ class StoreError(LabError):
 
 def default_store_path() -> Path:
     """``$LAB_USAGE_STORE``, default ``<project>/data/store``."""
-    env = os.environ.get(STORE_ENV, "").strip()
-    return Path(env).expanduser() if env else PROJECT_ROOT / "data" / "store"
+    from lab.settings import path
+
+    return path(STORE_ENV) or PROJECT_ROOT / "data" / "store"
 
 
 def month_label(when: date | datetime, timezone: str) -> str:

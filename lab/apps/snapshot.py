@@ -1,0 +1,282 @@
+"""The portal tracker's app snapshot: the figures the app shows, computed once, read by every kernel.
+
+A visitor's kernel must not recompute the portal's history: the monthly totals, the per-dataset monthly
+facts, the channel mix, the portal listing and the targets (with their charts, in both languages) are
+computed once, by ``lab apps serve`` before Voilà starts or by the first kernel that needs them, into a
+small folder of Parquet files under ``<cache>/apps/portal-tracker/<key>/`` (written whole, then renamed
+into place: a reader never sees half a snapshot). A kernel only reads them.
+
+The ``key`` is a fingerprint of everything the figures come from: the usage store (its ledger's content
+and the size and modification time of every part), the catalog file, the demo portal's manifest, the
+targets file, ``$LAB_AS_OF``, the smallest count shown and the snapshot format's version. Another store,
+registry or catalog is another key, so another snapshot. The files the build read through the catalog
+(listing, registry, outcomes) are recorded with their sha256 in ``meta.json`` and checked when a
+snapshot is read; :func:`is_current` tells an app whether its snapshot still matches its inputs (the
+tracker checks before it draws, so a visitor never sees figures older than the store).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import hashlib
+import json
+import logging
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from lab import settings
+from lab.usage.privacy import DEFAULT_MIN_COUNT
+
+log = logging.getLogger(__name__)
+
+SNAPSHOT_VERSION = 1
+APP = "portal-tracker"
+FRAMES = ("totals", "facts", "mix", "listing", "gauges")
+LANGS = ("vi", "en")
+
+
+@dataclasses.dataclass(frozen=True)
+class Snapshot:
+    """The tracker's figures as read from a snapshot folder (see the module docstring)."""
+
+    folder: Path
+    key: str
+    store: Path
+    catalog: Path
+    synthetic: bool
+    inputs: dict[str, str]
+    totals: pl.DataFrame
+    facts: pl.DataFrame
+    mix: pl.DataFrame
+    listing: pl.DataFrame
+    gauges: dict[str, str]  # language -> the targets' HTML (gauges and charts)
+
+
+# ------------------------------------------------------------------------------------------ inputs
+def catalog_path(catalog: Any = None) -> Path:
+    """The catalog file: ``catalog`` (a path or a :class:`~lab.catalog.Catalog`), else the default one."""
+    if catalog is not None:
+        return settings.absolute(getattr(catalog, "path", catalog))
+    found = settings.catalog_file()
+    if found is not None:
+        return found
+    project = settings.PROJECT_ROOT / "datasets.yaml"
+    return project if project.exists() else Path.cwd() / "datasets.yaml"
+
+
+def shared_store(catalog: Path) -> Path:
+    """The store the apps share when no store is configured: in this user's temporary folder, named
+    after the catalog and the demo portal's manifest (two demos never mix)."""
+    manifest = settings.demo_dir() / "manifest.json"
+    stamp = manifest.read_bytes() if manifest.is_file() else b""
+    key = hashlib.sha256(str(catalog).encode() + stamp).hexdigest()[:16]
+    return Path(tempfile.gettempdir()) / f"lab-apps-{os.getuid()}" / f"usage-{key}"
+
+
+def store_path(store: str | Path | None, catalog: Path) -> Path:
+    """The store the tracker reads: ``store``, else ``$LAB_USAGE_STORE``, else :func:`shared_store`."""
+    if store is not None and str(store).strip():
+        return settings.absolute(store)
+    configured = os.environ.get("LAB_USAGE_STORE", "").strip()
+    return settings.absolute(configured) if configured else shared_store(catalog)
+
+
+def _file_digest(path: Path) -> str:
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return "-"
+
+
+def store_fingerprint(store: Path) -> str:
+    """A fingerprint of a store's content: its ledger's bytes (every ingest and every removal rewrites
+    it) and the name, size and modification time of each entry at its top level. Cheap (a few stat
+    calls): the tracker checks it before every redraw."""
+    digest = hashlib.sha256()
+    if store.is_dir():
+        with os.scandir(store) as entries:
+            for entry in sorted(entries, key=lambda e: e.name):
+                if not entry.name.startswith(".") and not entry.name.endswith(".tmp"):  # .lock, .staging
+                    stat = entry.stat()
+                    digest.update(f"{entry.name}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+        digest.update(_file_digest(store / "_ledger.json").encode())
+    return digest.hexdigest()
+
+
+def input_key(store: Path, catalog: Path, min_count: int) -> str:
+    """The snapshot key of a store, catalog and smallest count (see the module docstring)."""
+    parts = [
+        f"v{SNAPSHOT_VERSION}",
+        f"min_count={min_count}",
+        f"as_of={os.environ.get('LAB_AS_OF', '')}",
+        f"store={store}:{store_fingerprint(store)}",
+        f"catalog={catalog}:{_file_digest(catalog)}",
+        f"demo={_file_digest(settings.demo_dir() / 'manifest.json')}",
+        f"targets={_file_digest(settings.path('LAB_TARGETS') or settings.PROJECT_ROOT / 'targets.yaml')}",
+    ]
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:24]
+
+
+def snapshots_dir() -> Path:
+    """Where the tracker's snapshots live: ``<cache>/apps/portal-tracker``."""
+    return settings.cache_dir() / "apps" / APP
+
+
+# ------------------------------------------------------------------------------------------ build
+def build(store: str | Path | None, catalog: Path, min_count: int, key: str | None = None) -> Path:
+    """Compute the tracker's figures from the store (None: the apps' shared one,
+    :func:`lab.apps.portal_tracker.open_store`) and the catalog into a new snapshot folder (whole, then
+    renamed into place) and return it. The store gets the demo portal's logs first when it holds no real
+    data (:func:`lab.usage.report.prepare_store`)."""
+    from lab.apps.portal_tracker import cut_facts, gauges_html, open_store, reuse_report
+    from lab.catalog import load_catalog
+    from lab.loader import PROVENANCE_ENV
+    from lab.reuse.indicators import portal_listing
+    from lab.usage.demo_store import is_synthetic
+    from lab.usage.kpis import channel_mix, monthly_facts, portal_totals
+
+    cat = load_catalog(catalog)
+    st = open_store(store, cat)
+    key = key or input_key(Path(st.path), catalog, min_count)
+    target = snapshots_dir() / key
+    if target.is_dir():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=f".{key}.", dir=target.parent))
+    provenance = work / "inputs.jsonl"
+    previous = os.environ.get(PROVENANCE_ENV)
+    os.environ[PROVENANCE_ENV] = str(provenance)  # lab.load records every file it reads, with its sha256
+    try:
+        totals = portal_totals(st, min_count=0)  # unprotected: the app publishes safe periods of it
+        facts = (
+            monthly_facts(st, min_count=0, imported=False)
+            .filter(pl.col("value").is_not_null())
+            .select(pl.col("month").dt.strftime("%Y-%m").alias("period"), "dataset_id", "metric", "value")
+            .pipe(cut_facts, min_count)
+        )
+        mix = channel_mix(st, by="month", min_count=0)
+        listing = portal_listing(cat).select(
+            pl.col("dataset_id").cast(pl.String), "title_vi", "title_en", "publisher", "theme"
+        )
+        report = reuse_report(cat, "vi")
+        gauges = pl.DataFrame(
+            {"lang": list(LANGS), "html": [gauges_html(dataclasses.replace(report, lang=g)) for g in LANGS]}
+        )
+        for name, frame in zip(FRAMES, (totals, facts, mix, listing, gauges), strict=True):
+            frame.write_parquet(work / f"{name}.parquet")
+        inputs = {}
+        if provenance.is_file():
+            for line in provenance.read_text(encoding="utf-8").splitlines():
+                record = json.loads(line)
+                inputs[record["file"]] = record["sha256"]
+        meta = {
+            "format": "lab apps snapshot",
+            "version": SNAPSHOT_VERSION,
+            "app": APP,
+            "key": key,
+            "store": str(st.path),
+            "catalog": str(catalog),
+            "min_count": min_count,
+            "synthetic": bool(is_synthetic(st)),
+            "inputs": inputs,
+        }
+        (work / "meta.json").write_text(json.dumps(meta, ensure_ascii=False, indent=1), encoding="utf-8")
+        provenance.unlink(missing_ok=True)
+        try:
+            work.rename(target)  # atomic: readers see the whole snapshot or none
+        except OSError:  # another kernel published the same snapshot meanwhile: theirs is as good
+            shutil.rmtree(work, ignore_errors=True)
+        log.info("app snapshot %s written", target)
+        return target
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+    finally:
+        if previous is None:
+            os.environ.pop(PROVENANCE_ENV, None)
+        else:
+            os.environ[PROVENANCE_ENV] = previous
+
+
+def read(folder: Path) -> Snapshot:
+    """Read a snapshot folder."""
+    meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
+    if meta.get("version") != SNAPSHOT_VERSION:
+        raise ValueError(f"snapshot format {meta.get('version')} is not {SNAPSHOT_VERSION}")
+    frames = {name: pl.read_parquet(folder / f"{name}.parquet") for name in FRAMES}
+    gauges = dict(zip(frames["gauges"]["lang"].to_list(), frames["gauges"]["html"].to_list(), strict=True))
+    return Snapshot(
+        folder=folder,
+        key=meta["key"],
+        store=Path(meta["store"]),
+        catalog=Path(meta["catalog"]),
+        synthetic=bool(meta["synthetic"]),
+        inputs=dict(meta.get("inputs", {})),
+        totals=frames["totals"],
+        facts=frames["facts"],
+        mix=frames["mix"],
+        listing=frames["listing"],
+        gauges=gauges,
+    )
+
+
+def _inputs_unchanged(inputs: dict[str, str]) -> bool:
+    return all(_file_digest(Path(file)) == sha for file, sha in inputs.items())
+
+
+def current(
+    store: str | Path | None = None, catalog: Any = None, min_count: int = DEFAULT_MIN_COUNT
+) -> Snapshot:
+    """The tracker's snapshot for the current store and catalog: read when one matches, else built.
+
+    Parameters
+    ----------
+    store
+        The usage store (default ``$LAB_USAGE_STORE``, else the apps' shared one).
+    catalog
+        The catalog file or :class:`~lab.catalog.Catalog` (default ``$LAB_CATALOG`` or the project's).
+    min_count
+        The smallest count shown to the public.
+    """
+    cat = catalog_path(catalog)
+    where = store_path(store, cat)
+    key = input_key(where, cat, min_count)
+    folder = snapshots_dir() / key
+    if folder.is_dir():
+        with contextlib.suppress(OSError, ValueError, KeyError, pl.exceptions.PolarsError):
+            snap = read(folder)
+            if _inputs_unchanged(snap.inputs):
+                return snap
+        shutil.rmtree(folder, ignore_errors=True)  # unreadable or its registry/listing changed: rebuild
+    configured = store is not None or bool(os.environ.get("LAB_USAGE_STORE", "").strip())
+    folder = build(where if configured else None, cat, min_count)
+    snap = read(folder)
+    if snap.key != input_key(snap.store, cat, min_count):  # the store changed while we built: once more
+        return current(store, catalog, min_count)
+    return snap
+
+
+def is_current(snap: Snapshot, min_count: int) -> bool:
+    """Whether ``snap`` still matches its store, catalog and demo portal (cheap: no figure is read)."""
+    return input_key(snap.store, snap.catalog, min_count) == snap.key
+
+
+__all__ = [
+    "Snapshot",
+    "build",
+    "catalog_path",
+    "current",
+    "input_key",
+    "is_current",
+    "read",
+    "shared_store",
+    "snapshots_dir",
+    "store_fingerprint",
+    "store_path",
+]

@@ -1,0 +1,116 @@
+"""The portal tracker's app snapshot (lab/apps/snapshot.py): computed once, read by every kernel, rebuilt
+when the store changes, and a visitor never sees figures older than the store they came from."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from lab.apps import snapshot
+from lab.usage.privacy import DEFAULT_MIN_COUNT as MC
+
+pytestmark = pytest.mark.slow  # ingests the demo portal's logs (a few seconds)
+
+
+@pytest.fixture
+def demo_store(demo_portal: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    monkeypatch.setenv("LAB_DEMO", str(demo_portal))
+    store = tmp_path / "store"
+    monkeypatch.setenv("LAB_USAGE_STORE", str(store))
+    yield store
+
+
+def _more_visits(demo_portal: Path, tmp_path: Path) -> Path:
+    """More web traffic in the demo's own log layout: the demo's last 400 lines (synthetic), from other
+    client addresses (TEST-NET-3), so they are new visits whatever the deduplication."""
+    lines = (demo_portal / "logs" / "web" / "access.log").read_text(encoding="utf-8").splitlines()[-400:]
+    more = [re.sub(r"^\S+", lambda m: "203.0.113." + m.group(0).rsplit(".", 1)[-1], line) for line in lines]
+    path = tmp_path / "more-access.log"
+    path.write_text("\n".join(more) + "\n", encoding="utf-8")
+    return path
+
+
+def _ingest_more(demo_portal: Path, store: Path, tmp_path: Path) -> None:
+    from lab.usage import ingest
+
+    (result,) = ingest(_more_visits(demo_portal, tmp_path), "combined", store=store, synthetic=True)
+    assert result.events_kept > 0
+
+
+def test_a_snapshot_is_built_once_and_read_by_the_next_kernel(demo_store: Path) -> None:
+    first = snapshot.current()
+    assert first.folder.parent == snapshot.snapshots_dir() and (first.folder / "meta.json").is_file()
+    assert first.totals.height > 0 and first.facts.height > 0 and set(first.gauges) == {"vi", "en"}
+    assert first.inputs, "the files read through the catalog are recorded with their sha256"
+    assert not [p for p in first.folder.parent.iterdir() if p.name.startswith(".")]  # no half-written one
+    mtime = (first.folder / "totals.parquet").stat().st_mtime_ns
+    again = snapshot.current()
+    assert again.folder == first.folder and (again.folder / "totals.parquet").stat().st_mtime_ns == mtime
+    from lab.usage.kpis import portal_totals
+
+    assert again.totals.equals(portal_totals(demo_store, min_count=0))  # the app publishes safe periods of it
+
+
+def test_the_snapshot_is_rebuilt_when_the_store_changes(
+    demo_store: Path, demo_portal: Path, tmp_path: Path
+) -> None:
+    from lab.usage.kpis import portal_totals
+
+    before = snapshot.current()
+    assert snapshot.is_current(before, MC)
+    _ingest_more(demo_portal, demo_store, tmp_path)
+    assert not snapshot.is_current(before, MC)
+    after = snapshot.current()
+    assert after.key != before.key and after.folder != before.folder
+    fresh = portal_totals(demo_store, min_count=0)
+    assert after.totals.equals(fresh)
+    assert after.totals["visits"].sum() > before.totals["visits"].sum()
+
+
+def test_a_snapshot_whose_listing_or_registry_changed_is_not_used(demo_store: Path) -> None:
+    import json
+
+    snap = snapshot.current()
+    meta_file = snap.folder / "meta.json"
+    meta = json.loads(meta_file.read_text(encoding="utf-8"))
+    file = next(iter(meta["inputs"]))
+    meta["inputs"][file] = "0" * 64  # as if that file (listing, registry, outcomes) had changed since
+    meta_file.write_text(json.dumps(meta), encoding="utf-8")
+    rebuilt = snapshot.current()
+    assert rebuilt.inputs[file] != "0" * 64 and rebuilt.inputs == snapshot.read(rebuilt.folder).inputs
+
+
+def test_a_visitor_never_sees_figures_older_than_the_store(
+    demo_store: Path, demo_portal: Path, tmp_path: Path
+) -> None:
+    """A kernel built before the store changed (a preheated one waiting in the pool): its next redraw
+    (a filter change, or the page connecting) shows the new store's figures."""
+    from lab.apps.portal_tracker import PortalTracker
+    from lab.charts import format_number
+    from lab.usage.kpis import portal_totals
+
+    def shown_visits(app: PortalTracker) -> str:
+        found = re.search(r"data-key='visits'.*?class='lab-card-value'[^>]*>([^<]*)<", app.cards.value)
+        assert found
+        return found.group(1)
+
+    app = PortalTracker()
+    months = app.months
+    app.period.value = (months[0], months[-1])
+    old = portal_totals(demo_store, min_count=MC)["visits"].sum()
+    assert shown_visits(app) == format_number(old, "vi")
+    _ingest_more(demo_portal, demo_store, tmp_path)
+    new = portal_totals(demo_store, min_count=MC)
+    assert new["visits"].sum() != old
+    app.channel.value = "web"  # any filter change redraws from a snapshot that matches the store
+    window = new.filter(
+        pl.col("period").is_between(pl.lit(app.filters()["start"]), pl.lit(app.filters()["end"]))
+    )
+    assert shown_visits(app) == format_number(window["visits"].sum(), "vi")
+    assert app.snapshot.key == snapshot.input_key(demo_store, app.snapshot.catalog, MC)
+    assert os.environ["LAB_USAGE_STORE"] == str(demo_store)
