@@ -65,6 +65,8 @@ def _read_ogr(src: Source, target: str, **kwargs: Any) -> gpd.GeoDataFrame:
             raise src.error(ReadError, f"not readable as {src.dist.format}: {cause}") from None
     for w in caught:
         log.warning("%s: %s: GDAL: %s", src.dataset.id, src.label, w.message)
+    if not isinstance(gdf, gpd.GeoDataFrame):  # GDAL read a plain table (a CSV, a text file)
+        raise src.error(ReadError, f"has no geometries: not a {src.dist.format} file")
     return gdf
 
 
