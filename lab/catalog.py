@@ -21,7 +21,7 @@ import os
 from dataclasses import dataclass, field
 from datetime import date
 from importlib import resources
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import yaml
@@ -385,9 +385,34 @@ def _distribution_problems(entry: str, ds: dict[str, Any]) -> list[Problem | Non
             url = dist.get(key)
             if isinstance(url, str) and not url.startswith(("https://", "http://", "file://")):
                 problems.append(Problem(entry, f"{where}.{key}", f"{url!r} is not an http(s) or file URL"))
+        for key in ("mirror", "demo"):
+            rel = dist.get(key)
+            if isinstance(rel, str) and not stays_inside(rel):
+                problems.append(
+                    Problem(
+                        entry,
+                        f"{where}.{key}",
+                        f"{rel!r} leaves the {key} folder: give a relative path without '..'",
+                    )
+                )
         if dist.get("demo") and not ds.get("synthetic"):
             problems.append(Problem(entry, "synthetic", "a demo distribution must be marked synthetic: true"))
     return problems
+
+
+def stays_inside(rel: str) -> bool:
+    """True when ``rel`` names a file inside the folder it is relative to (a mirror, the demo portal).
+
+    Examples
+    --------
+    >>> stays_inside("boundaries/danang-2025.geojson")
+    True
+    >>> stays_inside("../../etc/passwd"), stays_inside("/etc/passwd"), stays_inside("a/../../b")
+    (False, False, False)
+    """
+    text = rel.replace("\\", "/")
+    parts = PurePosixPath(text).parts
+    return bool(parts) and not text.startswith(("/", "~")) and ":" not in parts[0] and ".." not in parts
 
 
 def _spatial_problems(entry: str, ds: dict[str, Any], columns: list[Any]) -> list[Problem | None]:

@@ -58,7 +58,7 @@ import urllib3
 from tqdm import tqdm
 
 from lab.atomic import atomic_path, atomic_write_text
-from lab.catalog import Dataset, Distribution
+from lab.catalog import Dataset, Distribution, stays_inside
 from lab.errors import ChecksumError, FetchError, HtmlInsteadOfDataError, OfflineError
 from lab.sniff import HEAD_BYTES, html_title, looks_like_html
 from lab.unpack import (
@@ -1072,6 +1072,15 @@ def _fetch_one(
                 file=dist.label,
             )
         return _local(path, dataset, dist, "path")
+
+    for key, rel in (("demo", dist.demo), ("mirror", dist.mirror)):
+        if rel and not stays_inside(rel):
+            raise FetchError(
+                f"the catalog's {key} path {rel!r} leaves the {key} folder: refused (give a relative path "
+                "without '..'; `lab catalog validate` shows it)",
+                dataset=dataset.id,
+                file=dist.label,
+            )
 
     if dist.demo:
         path = demo_dir() / dist.demo
