@@ -32,7 +32,7 @@ from typing import Any
 import polars as pl
 
 from lab.errors import EmptyFileError, ReadError
-from lab.readers.base import Source, register
+from lab.readers.base import Source, check_archive, register
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +49,8 @@ def _open_sheet(src: Source) -> tuple[Any, Any]:
         magic = fh.read(4)
     if magic == _OLE_MAGIC:
         raise src.error(ReadError, "is an old binary Excel (.xls) workbook: save it as .xlsx to read it")
+    if magic.startswith(b"PK"):
+        check_archive(src)
     try:
         wb = openpyxl.load_workbook(src.path, read_only=True, data_only=True)
     except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError) as exc:
