@@ -910,6 +910,29 @@ def _download(
 
 
 # ------------------------------------------------------------------------------------------------ CKAN
+#: The largest CKAN API answer (decoded) the lab reads: metadata, not data.
+CKAN_MAX_BYTES: int = 64 << 20
+
+
+def _bounded_body(resp: requests.Response, limit: int, what: str) -> bytes:
+    """The whole (decoded) body of a small answer, refused past ``limit`` bytes (a bomb or a wrong URL)."""
+    encoding = resp.headers.get("Content-Encoding", "").strip().lower()
+    decoder = Unpacker(encoding, limit=limit) if encoding in ("gzip", "x-gzip", "deflate") else None
+    out = bytearray()
+    try:
+        for chunk in _raw_chunks(resp):
+            out += decoder.feed(chunk) if decoder is not None else chunk
+            if len(out) > limit:
+                raise TooLargeError(limit_message(limit))
+        if decoder is not None:
+            out += decoder.finish()
+    except TooLargeError:
+        raise FetchError(f"{what}: the answer is larger than {limit:,} bytes: not an API answer") from None
+    except (IncompleteError, zlib.error):
+        raise _Retryable(f"{what}: the compressed answer is cut off or broken") from None
+    return bytes(out)
+
+
 def ckan_resource_url(
     api: str, package: str, resource: str | int | None = None, *, session: requests.Session | None = None
 ) -> str:
@@ -944,9 +967,11 @@ def ckan_resource_url(
     sess = session if session is not None else new_session()
 
     def attempt() -> tuple[int, str, bytes]:
-        with sess.get(endpoint, params={"id": package}, timeout=(CONNECT_TIMEOUT, READ_TIMEOUT)) as resp:
+        with sess.get(
+            endpoint, params={"id": package}, stream=True, timeout=(CONNECT_TIMEOUT, READ_TIMEOUT)
+        ) as resp:
             check_status(resp, shown)
-            return resp.status_code, resp.reason, resp.content
+            return resp.status_code, resp.reason, _bounded_body(resp, CKAN_MAX_BYTES, f"{what} ({shown})")
 
     try:
         status, reason, body = retrying(attempt, shown, dataset=None, file=None)
@@ -963,6 +988,8 @@ def ckan_resource_url(
         doc = json.loads(body)
     except (ValueError, UnicodeDecodeError):
         raise FetchError(f"{what}: HTTP {status} {reason}, not JSON, from {shown}") from None
+    except RecursionError:
+        raise FetchError(f"{what}: the JSON is nested too deeply to be a CKAN answer, from {shown}") from None
     error = doc.get("error") if isinstance(doc, dict) else None
     detail = _ckan_error(error) if isinstance(error, dict) else ""
     if not 200 <= status < 300:
