@@ -60,17 +60,11 @@ def _read_table(path: Path, *, as_text: bool) -> pl.DataFrame:
 
 def _units(spec: str, args: argparse.Namespace) -> Any:
     """Units from a catalog id, or from a polygon file (GeoJSON, GeoPackage, …) given by path."""
-    from lab.geo.units import load_units
+    from lab.geo.units import load_units, units_from_file
 
     path = Path(spec)
     if path.suffix and path.is_file():
-        import geopandas as gpd
-
-        gdf = gpd.read_file(path)
-        if gdf.crs is None:
-            gdf = gdf.set_crs("EPSG:4326")
-        gdf.attrs.update(dataset=str(path))
-        return gdf
+        return units_from_file(path)
     return load_units(spec, catalog=args.catalog, mirror=args.mirror)
 
 
