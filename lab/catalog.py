@@ -114,6 +114,7 @@ class Spatial:
     address: str | None = None
     coverage: str | None = None
     approximate: bool = False
+    bbox: tuple[float, float, float, float] | None = None  # min lon, min lat, max lon, max lat (degrees)
 
 
 @dataclass(frozen=True)
@@ -400,6 +401,11 @@ def _distribution_problems(entry: str, ds: dict[str, Any]) -> list[Problem | Non
     return problems
 
 
+def _spatial(block: dict[str, Any]) -> Spatial:
+    bbox = block.get("bbox")
+    return Spatial(**{**block, "bbox": tuple(float(v) for v in bbox) if bbox else None})
+
+
 def stays_inside(rel: str) -> bool:
     """True when ``rel`` names a file inside the folder it is relative to (a mirror, the demo portal).
 
@@ -433,6 +439,15 @@ def _spatial_problems(entry: str, ds: dict[str, Any], columns: list[Any]) -> lis
                         entry, f"spatial.{key}", f"{name!r} is not a declared column{_suggest(name, columns)}"
                     )
                 )
+    bbox = spatial.get("bbox")
+    if isinstance(bbox, list) and len(bbox) == 4 and all(isinstance(v, int | float) for v in bbox):
+        lon0, lat0, lon1, lat1 = bbox
+        if not (-180 <= lon0 < lon1 <= 180 and -90 <= lat0 < lat1 <= 90):
+            problems.append(
+                Problem(
+                    entry, "spatial.bbox", f"{bbox} is not [min lon, min lat, max lon, max lat] in degrees"
+                )
+            )
     if kind == "address" and not spatial.get("address"):
         problems.append(Problem(entry, "spatial.address", "address kind needs the address column name"))
     return problems
@@ -534,7 +549,7 @@ def _build(doc: dict[str, Any], path: Path) -> Catalog:
             landing_page=ds.get("landing_page"),
             synthetic=bool(ds.get("synthetic", False)),
             portal_id=ds.get("portal_id"),
-            spatial=Spatial(**ds.get("spatial", {})),
+            spatial=_spatial(ds.get("spatial", {})),
             crs=ds.get("crs"),
             temporal=temporal,
             schema=schema,
