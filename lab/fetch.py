@@ -630,7 +630,7 @@ def _content_length(resp: requests.Response) -> int | None:
 
 
 #: JSON answers up to this size are parsed in full after download to prove they are complete.
-JSON_CHECK_MAX_BYTES: int = 256 << 20
+JSON_CHECK_MAX_BYTES: int = 32 << 20
 _TAIL_BYTES = 64 << 10
 _TEXT_FORMATS = frozenset({"CSV", "TSV", "JSON", "JSONL", "GEOJSON"})
 
