@@ -106,12 +106,15 @@ def read(
     src = Source(path=path, dist=dist, dataset=dataset, label=label or path.name)
     _check_file(src)
     name = reader_name(src)
-    if name != "raw" and is_gzip(read_head(src.path)):  # a .csv.gz / .json.gz: read what it holds
-        with tempfile.TemporaryDirectory(prefix="lab-gz-") as folder:
-            inner = _gunzipped(src, Path(folder))
-            _check_file(inner)
-            return _finish(_parse(inner, name), inner)
-    return _finish(_parse(src, name), src)
+    try:
+        if name != "raw" and is_gzip(read_head(src.path)):  # a .csv.gz / .json.gz: read what it holds
+            with tempfile.TemporaryDirectory(prefix="lab-gz-") as folder:
+                inner = _gunzipped(src, Path(folder))
+                _check_file(inner)
+                return _finish(_parse(inner, name), inner)
+        return _finish(_parse(src, name), src)
+    except (PermissionError, IsADirectoryError) as exc:  # never a line of the file: only why it is unreadable
+        raise src.error(ReadError, f"cannot be read ({exc.strerror or type(exc).__name__})") from None
 
 
 def _parse(src: Source, name: str) -> pl.DataFrame | gpd.GeoDataFrame:
