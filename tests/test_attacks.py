@@ -170,6 +170,8 @@ def _catalog(url: Callable[[str], str]) -> dict[str, Any]:
     datasets = [
         ds("att-table", {"path": "table.csv", "format": "CSV"}, schema=table_schema),
         ds("att-xlsx", {"path": "table.xlsx", "format": "XLSX"}),
+        ds("att-json", {"path": "table.json", "format": "JSON"}),
+        ds("att-parquet", {"path": "table.parquet", "format": "PARQUET"}),
         ds(
             "att-points",
             {"path": "points.csv", "format": "CSV"},
@@ -367,6 +369,11 @@ ATTACKS: list[Attack] = [
         "secret_link.csv",
         ("does not look like a header",),
     ),
+    Attack("load-secret-as-json", _load("att-json", "secret.key"), "secret.key", ("not valid JSON",)),
+    Attack(
+        "load-secret-as-parquet", _load("att-parquet", "secret.key"), "secret.key", ("not a Parquet file",)
+    ),
+    Attack("load-secret-as-xlsx", _load("att-xlsx", "secret.key"), "secret.key", ("not a valid .xlsx",)),
     Attack("load-passwd", _load("att-table", "passwd"), "passwd", ("does not look like a header",)),
     Attack(
         "load-secret-as-points",
