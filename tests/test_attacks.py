@@ -111,6 +111,7 @@ INPUTS: dict[str, bytes] = {
         {"ma_xa": "1", "ten_xa": "A"}, {"type": "Point", "coordinates": [108.2, 16.05]}
     ),
     "deep.json": b"[" * 100_000,
+    "deep_line.jsonl": b'{"time": "2026-01-01T00:00:00Z"}\n' + b"[" * 100_000 + b"\n",
     # usage
     "cut.jsonl": b'{"time": "2026-01-0',
     "semicolons.csv": b"x;y\n1;2\n",
@@ -517,6 +518,15 @@ ATTACKS: list[Attack] = [
         _ingest("accounts", "accounts_header.csv"),
         "accounts_header.csv",
         ("not a sign-up export",),
+    ),
+    Attack(
+        "ingest-datagouv-deep", _ingest("datagouv-metrics", "deep.json"), "deep.json", ("nested too deeply",)
+    ),
+    Attack(
+        "ingest-gateway-deep-line",
+        _ingest("gateway-jsonl", "deep_line.jsonl"),
+        "deep_line.jsonl",
+        ("not an API gateway log",),
     ),
     # ---- reuse import
     Attack(
