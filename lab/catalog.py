@@ -20,7 +20,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import date
 from importlib import resources
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import yaml
@@ -113,6 +113,7 @@ class Spatial:
     address: str | None = None
     coverage: str | None = None
     approximate: bool = False
+    bbox: tuple[float, float, float, float] | None = None  # min lon, min lat, max lon, max lat (degrees)
 
 
 @dataclass(frozen=True)
@@ -384,9 +385,39 @@ def _distribution_problems(entry: str, ds: dict[str, Any]) -> list[Problem | Non
             url = dist.get(key)
             if isinstance(url, str) and not url.startswith(("https://", "http://", "file://")):
                 problems.append(Problem(entry, f"{where}.{key}", f"{url!r} is not an http(s) or file URL"))
+        for key in ("mirror", "demo"):
+            rel = dist.get(key)
+            if isinstance(rel, str) and not stays_inside(rel):
+                problems.append(
+                    Problem(
+                        entry,
+                        f"{where}.{key}",
+                        f"{rel!r} leaves the {key} folder: give a relative path without '..'",
+                    )
+                )
         if dist.get("demo") and not ds.get("synthetic"):
             problems.append(Problem(entry, "synthetic", "a demo distribution must be marked synthetic: true"))
     return problems
+
+
+def _spatial(block: dict[str, Any]) -> Spatial:
+    bbox = block.get("bbox")
+    return Spatial(**{**block, "bbox": tuple(float(v) for v in bbox) if bbox else None})
+
+
+def stays_inside(rel: str) -> bool:
+    """True when ``rel`` names a file inside the folder it is relative to (a mirror, the demo portal).
+
+    Examples
+    --------
+    >>> stays_inside("boundaries/danang-2025.geojson")
+    True
+    >>> stays_inside("../../etc/passwd"), stays_inside("/etc/passwd"), stays_inside("a/../../b")
+    (False, False, False)
+    """
+    text = rel.replace("\\", "/")
+    parts = PurePosixPath(text).parts
+    return bool(parts) and not text.startswith(("/", "~")) and ":" not in parts[0] and ".." not in parts
 
 
 def _spatial_problems(entry: str, ds: dict[str, Any], columns: list[Any]) -> list[Problem | None]:
@@ -407,6 +438,15 @@ def _spatial_problems(entry: str, ds: dict[str, Any], columns: list[Any]) -> lis
                         entry, f"spatial.{key}", f"{name!r} is not a declared column{_suggest(name, columns)}"
                     )
                 )
+    bbox = spatial.get("bbox")
+    if isinstance(bbox, list) and len(bbox) == 4 and all(isinstance(v, int | float) for v in bbox):
+        lon0, lat0, lon1, lat1 = bbox
+        if not (-180 <= lon0 < lon1 <= 180 and -90 <= lat0 < lat1 <= 90):
+            problems.append(
+                Problem(
+                    entry, "spatial.bbox", f"{bbox} is not [min lon, min lat, max lon, max lat] in degrees"
+                )
+            )
     if kind == "address" and not spatial.get("address"):
         problems.append(Problem(entry, "spatial.address", "address kind needs the address column name"))
     return problems
@@ -510,7 +550,7 @@ def _build(doc: dict[str, Any], path: Path) -> Catalog:
             landing_page=ds.get("landing_page"),
             synthetic=bool(ds.get("synthetic", False)),
             portal_id=ds.get("portal_id"),
-            spatial=Spatial(**ds.get("spatial", {})),
+            spatial=_spatial(ds.get("spatial", {})),
             crs=ds.get("crs"),
             temporal=temporal,
             schema=schema,

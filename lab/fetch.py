@@ -42,7 +42,8 @@ import re
 import sys
 import time
 import unicodedata
-from collections.abc import Callable
+import zlib
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -53,12 +54,22 @@ from urllib.parse import parse_qsl, quote, unquote, urlencode, urljoin, urlsplit
 from urllib.request import url2pathname
 
 import requests
+import urllib3
 from tqdm import tqdm
 
 from lab.atomic import atomic_path, atomic_write_text
-from lab.catalog import Dataset, Distribution
+from lab.catalog import Dataset, Distribution, stays_inside
 from lab.errors import ChecksumError, FetchError, HtmlInsteadOfDataError, OfflineError
 from lab.sniff import HEAD_BYTES, html_title, looks_like_html
+from lab.unpack import (
+    IncompleteError,
+    TooLargeError,
+    Unpacker,
+    gunzip_file,
+    is_gzip,
+    limit_message,
+    max_unpacked_bytes,
+)
 
 log = logging.getLogger(__name__)
 
@@ -449,6 +460,7 @@ def new_session() -> requests.Session:
     """
     session = requests.Session()
     session.headers["User-Agent"] = USER_AGENT
+    session.headers["Accept-Encoding"] = "gzip, deflate"  # what lab.unpack decodes, within its limit
     session.max_redirects = MAX_REDIRECTS
     return session
 
@@ -591,12 +603,102 @@ def _progress_bar(total: int | None, desc: str) -> tqdm:
 
 
 def _content_length(resp: requests.Response) -> int | None:
-    """The body size announced by the server, when it is the size of what we will read."""
-    encoding = resp.headers.get("Content-Encoding", "identity").strip().lower()
+    """The body size announced by the server (the bytes on the wire, before any decompression)."""
     value = resp.headers.get("Content-Length", "").strip()
-    if encoding not in ("", "identity") or not value.isdigit():
+    return int(value) if value.isdigit() else None
+
+
+#: JSON answers up to this size are parsed in full after download to prove they are complete.
+JSON_CHECK_MAX_BYTES: int = 32 << 20
+_TAIL_BYTES = 64 << 10
+_TEXT_FORMATS = frozenset({"CSV", "TSV", "JSON", "JSONL", "GEOJSON"})
+
+
+class _Body:
+    """What a download keeps of its (decoded) body to judge completeness: the head, the tail, the size.
+
+    A ``.gz`` payload (gzip magic in the first bytes) is decompressed on the fly, within the limit of
+    :mod:`lab.unpack`, so the head and tail are those of the text it holds and a cut stream is seen.
+    """
+
+    def __init__(self) -> None:
+        self.head = b""
+        self.tail = b""
+        self.inner: Unpacker | None = None
+        self._started = False
+
+    def _keep(self, data: bytes) -> None:
+        if len(self.head) < _TAIL_BYTES:
+            self.head += data[: _TAIL_BYTES - len(self.head)]
+        self.tail = (self.tail + data)[-_TAIL_BYTES:]
+
+    def add(self, chunk: bytes) -> None:
+        if not self._started and chunk:
+            self._started = True
+            if is_gzip(chunk):
+                self.inner = Unpacker("gzip")
+        self._keep(self.inner.feed(chunk) if self.inner is not None else chunk)
+
+    def finish(self) -> None:
+        if self.inner is not None:
+            self._keep(self.inner.finish())
+
+
+def _csv_cut(head: bytes, tail: bytes, delimiter: str | None) -> str | None:
+    """Why a CSV whose first and last bytes are these looks cut off, or None."""
+    if not tail or tail.endswith((b"\n", b"\r")) or b"\x00" in head[:4096]:
+        return None  # a final newline (or UTF-16, not checked here)
+    from lab.readers.csv import count_fields, sniff_delimiter
+
+    text_head = head.decode("latin-1").lstrip("\ufeff\xef\xbb\xbf")
+    lines = [ln for ln in text_head.splitlines() if ln.strip()][:30]
+    if len(lines) < 2:
         return None
-    return int(value)
+    delim = delimiter or sniff_delimiter(lines[:-1] if len(text_head) >= _TAIL_BYTES else lines)
+    last = tail.decode("latin-1").rsplit("\n", 1)[-1]
+    have, want = count_fields(last, delim), count_fields(lines[0], delim)
+    if have < want:
+        return f"its last line has {have} of {want} fields and no final newline"
+    return None
+
+
+def _incomplete(body: _Body, fmt: str, tmp: Path, dist: Distribution) -> str | None:
+    """Why a downloaded text body looks cut off (CSV last line, JSON that does not parse), or None."""
+    if fmt in ("CSV", "TSV"):
+        delimiter = (dist.options or {}).get("delimiter") or ("\t" if fmt == "TSV" else None)
+        return _csv_cut(body.head, body.tail, delimiter)
+    if fmt == "JSONL":
+        last = body.tail.rstrip(b"\r\n").rsplit(b"\n", 1)[-1]
+        if body.tail.endswith(b"\n") or not last.strip():
+            return None
+        try:
+            json.loads(last)
+        except ValueError:
+            return "its last line is not complete JSON"
+        return None
+    end = body.tail.rstrip()[-1:]
+    if end not in (b"}", b"]"):
+        return "the JSON ends in the middle of a value"
+    size = tmp.stat().st_size if body.inner is None else body.inner.produced
+    if size > JSON_CHECK_MAX_BYTES:
+        return None
+    try:
+        json.loads(gunzip_file(tmp) if body.inner is not None else tmp.read_bytes())
+    except ValueError as exc:
+        return f"the JSON does not parse ({str(exc).split(':')[0]})"
+    return None
+
+
+def _raw_chunks(resp: requests.Response) -> Iterator[bytes]:
+    """The body as sent (no decoding), with urllib3's errors turned into requests' (retried) ones."""
+    try:
+        yield from resp.raw.stream(CHUNK_SIZE, decode_content=False)
+    except urllib3.exceptions.ReadTimeoutError as exc:
+        raise requests.exceptions.ReadTimeout(str(exc)) from None
+    except (urllib3.exceptions.ProtocolError, urllib3.exceptions.DecodeError) as exc:
+        raise requests.exceptions.ChunkedEncodingError(str(exc)) from None
+    except urllib3.exceptions.HTTPError as exc:
+        raise requests.exceptions.ConnectionError(str(exc)) from None
 
 
 def _save(
@@ -609,28 +711,79 @@ def _save(
     dataset: Dataset,
     dist: Distribution,
 ) -> Path:
-    """Stream ``resp`` into the cache at ``target``: checked, atomic, meta written after the data."""
+    """Stream ``resp`` into the cache at ``target``: checked, atomic, meta written after the data.
+
+    The body is read as sent: a ``Content-Encoding`` of gzip or deflate is decompressed here within
+    :func:`lab.unpack.max_unpacked_bytes`. It is complete only if it has the declared ``Content-Length``,
+    a chunked answer ended with its last chunk, a compressed stream reached its end, and a text format
+    looks whole (CSV last line, JSON that parses); otherwise the try failed (retried, never cached).
+    """
     shown = redact_url(url)
     total = _content_length(resp)
+    encoding = resp.headers.get("Content-Encoding", "").strip().lower()
+    if encoding in ("", "identity"):
+        decoder = None
+    elif encoding in ("gzip", "x-gzip", "deflate"):
+        decoder = Unpacker(encoding)
+    else:
+        raise FetchError(
+            f"{shown} answered with Content-Encoding {encoding!r}, which the lab does not decode",
+            dataset=dataset.id,
+            file=dist.label,
+        )
     digest = hashlib.sha256()
+    wire = 0
     size = 0
-    head = b""
+    body = _Body()
+    fmt = dist.format.upper()
+
+    def write(fh: Any, data: bytes) -> None:
+        nonlocal size
+        if data:
+            fh.write(data)
+            digest.update(data)
+            size += len(data)
+            body.add(data)
+
+    def too_large() -> FetchError:
+        return FetchError(
+            f"{shown}: {limit_message(max_unpacked_bytes())}; nothing was cached",
+            dataset=dataset.id,
+            file=dist.label,
+        )
+
     with atomic_path(target) as tmp:
         with open(tmp, "wb") as fh, _progress_bar(total, target.name) as bar:
             try:
-                for chunk in resp.iter_content(CHUNK_SIZE):
-                    fh.write(chunk)
-                    digest.update(chunk)
-                    size += len(chunk)
-                    if len(head) < HEAD_BYTES:
-                        head += chunk[: HEAD_BYTES - len(head)]
+                for chunk in _raw_chunks(resp):
+                    wire += len(chunk)
                     bar.update(len(chunk))
-            except requests.exceptions.ChunkedEncodingError:  # urllib3 saw fewer bytes than announced
-                got = f"{size:,} of {total:,}" if total is not None else f"{size:,}"
+                    write(fh, decoder.feed(chunk) if decoder is not None else chunk)
+                if total is not None and wire < total:
+                    raise _Retryable(f"the connection dropped after {wire:,} of {total:,} bytes from {shown}")
+                if decoder is not None:
+                    write(fh, decoder.finish())
+                body.finish()
+            except (
+                requests.exceptions.ChunkedEncodingError
+            ):  # a cut chunked body or fewer bytes than announced
+                got = f"{wire:,} of {total:,}" if total is not None else f"{wire:,}"
                 raise _Retryable(f"the connection dropped after {got} bytes from {shown}") from None
-        if total is not None and size < total:
-            raise _Retryable(f"the connection dropped after {size:,} of {total:,} bytes from {shown}")
-        if dist.format.upper() != "HTML" and looks_like_html(head):
+            except TooLargeError:
+                raise too_large() from None
+            except IncompleteError:
+                raise _Retryable(
+                    f"the connection dropped after {wire:,} bytes from {shown} "
+                    "(the compressed stream is cut off)"
+                ) from None
+            except zlib.error:
+                raise FetchError(
+                    f"{shown} sent a broken compressed stream ({encoding or 'gzip'}); nothing was cached",
+                    dataset=dataset.id,
+                    file=dist.label,
+                ) from None
+        head = body.head
+        if fmt != "HTML" and looks_like_html(head):
             title = html_title(head)
             raise HtmlInsteadOfDataError(
                 f"{shown} answered an HTML page{f' ({title!r})' if title else ''} instead of {dist.format} "
@@ -638,6 +791,10 @@ def _save(
                 dataset=dataset.id,
                 file=dist.label,
             )
+        if fmt in _TEXT_FORMATS and total is None:  # nothing announced the size: judge the text itself
+            why = _incomplete(body, fmt, tmp, dist)
+            if why:
+                raise _Retryable(f"the answer from {shown} is incomplete: {why}")
         got = digest.hexdigest()
         if dist.byte_size is not None and size != dist.byte_size:
             raise ChecksumError(
@@ -732,6 +889,29 @@ def _download(
 
 
 # ------------------------------------------------------------------------------------------------ CKAN
+#: The largest CKAN API answer (decoded) the lab reads: metadata, not data.
+CKAN_MAX_BYTES: int = 64 << 20
+
+
+def _bounded_body(resp: requests.Response, limit: int, what: str) -> bytes:
+    """The whole (decoded) body of a small answer, refused past ``limit`` bytes (a bomb or a wrong URL)."""
+    encoding = resp.headers.get("Content-Encoding", "").strip().lower()
+    decoder = Unpacker(encoding, limit=limit) if encoding in ("gzip", "x-gzip", "deflate") else None
+    out = bytearray()
+    try:
+        for chunk in _raw_chunks(resp):
+            out += decoder.feed(chunk) if decoder is not None else chunk
+            if len(out) > limit:
+                raise TooLargeError(limit_message(limit))
+        if decoder is not None:
+            out += decoder.finish()
+    except TooLargeError:
+        raise FetchError(f"{what}: the answer is larger than {limit:,} bytes: not an API answer") from None
+    except (IncompleteError, zlib.error):
+        raise _Retryable(f"{what}: the compressed answer is cut off or broken") from None
+    return bytes(out)
+
+
 def ckan_resource_url(
     api: str, package: str, resource: str | int | None = None, *, session: requests.Session | None = None
 ) -> str:
@@ -766,9 +946,11 @@ def ckan_resource_url(
     sess = session if session is not None else new_session()
 
     def attempt() -> tuple[int, str, bytes]:
-        with sess.get(endpoint, params={"id": package}, timeout=(CONNECT_TIMEOUT, READ_TIMEOUT)) as resp:
+        with sess.get(
+            endpoint, params={"id": package}, stream=True, timeout=(CONNECT_TIMEOUT, READ_TIMEOUT)
+        ) as resp:
             check_status(resp, shown)
-            return resp.status_code, resp.reason, resp.content
+            return resp.status_code, resp.reason, _bounded_body(resp, CKAN_MAX_BYTES, f"{what} ({shown})")
 
     try:
         status, reason, body = retrying(attempt, shown, dataset=None, file=None)
@@ -785,6 +967,8 @@ def ckan_resource_url(
         doc = json.loads(body)
     except (ValueError, UnicodeDecodeError):
         raise FetchError(f"{what}: HTTP {status} {reason}, not JSON, from {shown}") from None
+    except RecursionError:
+        raise FetchError(f"{what}: the JSON is nested too deeply to be a CKAN answer, from {shown}") from None
     error = doc.get("error") if isinstance(doc, dict) else None
     detail = _ckan_error(error) if isinstance(error, dict) else ""
     if not 200 <= status < 300:
@@ -894,6 +1078,15 @@ def _fetch_one(
                 file=dist.label,
             )
         return _local(path, dataset, dist, "path")
+
+    for key, rel in (("demo", dist.demo), ("mirror", dist.mirror)):
+        if rel and not stays_inside(rel):
+            raise FetchError(
+                f"the catalog's {key} path {rel!r} leaves the {key} folder: refused (give a relative path "
+                "without '..'; `lab catalog validate` shows it)",
+                dataset=dataset.id,
+                file=dist.label,
+            )
 
     if dist.demo:
         path = demo_dir() / dist.demo

@@ -41,7 +41,7 @@ def _source_distribution(dist: Distribution, source: str | Path) -> Distribution
     return replace(
         dist,
         download_url=text if remote else None,
-        path=None if remote else str(Path(text).resolve()),
+        path=None if remote else str(Path(text).absolute()),  # a symlink keeps its own name
         demo=None,
         mirror=None,
         ckan=None,

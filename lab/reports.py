@@ -353,8 +353,14 @@ def _append_log(out: Path, result: RunResult) -> None:
         "failed_cell": result.failed_cell,
     }
     out.mkdir(parents=True, exist_ok=True)
-    with open(out / "runs.jsonl", "a", encoding="utf-8") as fh:  # one short line per run: appends are atomic
-        fh.write(json.dumps(record, ensure_ascii=False) + "\n")
+    path = out / "runs.jsonl"
+    line = json.dumps(record, ensure_ascii=False) + "\n"
+    with open(path, "a+b") as fh:  # one short line per run: appends are atomic
+        if fh.tell() > 0:
+            fh.seek(-1, os.SEEK_END)
+            if fh.read(1) != b"\n":  # a killed writer left a partial line: start on a line of our own
+                line = "\n" + line
+        fh.write(line.encode("utf-8"))
 
 
 def _source_cell_index(executed: Path, index: int) -> int:
@@ -388,6 +394,10 @@ def _unchanged(record_path: Path, fingerprint: str) -> bool:
     except (OSError, ValueError):
         return False
     if record.get("fingerprint") != fingerprint or not Path(record.get("html", "")).exists():
+        return False
+    if not unit_complete(
+        record_path.parent.parent, record_path.parent.name, *record_path.stem.rsplit(".", 1)
+    ):
         return False
     try:
         return all(file_sha256(i["file"]) == i["sha256"] for i in record.get("inputs", []))
@@ -487,10 +497,7 @@ def run_report(
             page = _render_html(
                 executed, title, lang, _provenance_footer(record, lang), demo_banner(record["inputs"], lang)
             )
-            atomic_write_text(target, page)
-            with atomic_path(target.with_suffix(".ipynb")) as nb_tmp:
-                shutil.copyfile(executed, nb_tmp)
-            atomic_write_text(record_path, json.dumps(record, ensure_ascii=False, indent=1))
+            publish_unit(target, page, executed, record)
             result.status, result.html = "ok", target
         finally:
             if previous is None:
@@ -508,6 +515,73 @@ def run_report(
     return result
 
 
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def publish_unit(target: Path, page: str, executed: Path, record: dict[str, Any]) -> None:
+    """Publish a report's HTML, executed notebook and record as one unit.
+
+    The three files are first written in full beside their targets (:func:`lab.atomic.atomic_path`);
+    only then is the old record removed and the notebook, the HTML and the new record (holding the
+    sha256 of both) renamed into place, the record last. A run killed at any point leaves the old unit
+    or a unit without a record, which :func:`unit_complete` refuses: the index does not link it and
+    ``--due`` runs it again.
+
+    Parameters
+    ----------
+    target
+        ``<out>/<period>/<report>.<lang>.html``.
+    page
+        The rendered HTML.
+    executed
+        The executed notebook to publish beside it.
+    record
+        The run record; ``html_sha256`` and ``ipynb_sha256`` are added here.
+    """
+    record_file = target.with_suffix(".json")
+    with (
+        atomic_path(record_file) as staged_record,  # exits last: the record is renamed after the others
+        atomic_path(target) as staged_html,
+        atomic_path(target.with_suffix(".ipynb")) as staged_nb,
+    ):
+        staged_html.write_text(page, encoding="utf-8")
+        shutil.copyfile(executed, staged_nb)
+        full = {**record, "html_sha256": _sha256(staged_html), "ipynb_sha256": _sha256(staged_nb)}
+        staged_record.write_text(json.dumps(full, ensure_ascii=False, indent=1), encoding="utf-8")
+        record_file.unlink(missing_ok=True)  # from here until the record's rename the unit is not trusted
+
+
+def unit_complete(out: Path, period: str, name: str, lang: str) -> bool:
+    """True when a report's HTML, notebook and record were published together (hashes in the record match).
+
+    Parameters
+    ----------
+    out
+        The reports folder.
+    period, name, lang
+        Which report.
+    """
+    record_path = _record_path(out, name, period, lang)
+    try:
+        record = json.loads(record_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    if not isinstance(record, dict):
+        return False
+    html_path, nb_path = record_path.with_suffix(".html"), record_path.with_suffix(".ipynb")
+    try:
+        if "html_sha256" not in record:  # published before units: the record was written after the others
+            return record_path.stat().st_mtime_ns >= max(
+                html_path.stat().st_mtime_ns, nb_path.stat().st_mtime_ns
+            )
+        return record.get("html_sha256") == _sha256(html_path) and record.get("ipynb_sha256") == _sha256(
+            nb_path
+        )
+    except OSError:
+        return False
+
+
 def _run_job(job: tuple[Report, Period, str, Path, bool]) -> RunResult:
     report, period, lang, out, force = job
     return run_report(report, period, lang, out, force=force)
@@ -517,12 +591,32 @@ def _run_group(group: list[tuple[Report, Period, str, Path, bool]]) -> list[RunR
     return [_run_job(job) for job in group]
 
 
+_LOG_KEYS = ("report", "period", "language", "status")
+
+
 def read_log(out: Path) -> list[dict[str, Any]]:
-    """Every run recorded in ``runs.jsonl``, oldest first."""
+    """Every run recorded in ``runs.jsonl``, oldest first.
+
+    A line that is not a complete record (a partial line left by a killed run, a hand edit) is skipped
+    with a warning naming the file and line, so it never stops later runs.
+    """
     path = out / "runs.jsonl"
     if not path.exists():
         return []
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    entries = []
+    raw = path.read_bytes().decode("utf-8", errors="replace")
+    for number, line in enumerate(raw.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            entry = None
+        if not isinstance(entry, dict) or not all(isinstance(entry.get(k), str) for k in _LOG_KEYS):
+            log.warning("%s: line %d is not a complete run record (a killed run?): skipped", path, number)
+            continue
+        entries.append(entry)
+    return entries
 
 
 def write_index(out: Path, schedule: list[Report]) -> Path:
@@ -543,9 +637,11 @@ def write_index(out: Path, schedule: list[Report]) -> Path:
         last.items(), key=lambda kv: (kv[0][0], kv[0][1]), reverse=True
     ):
         title = html.escape(titles.get(name, {}).get(lang, name))
-        good = out / period / f"{name}.{lang}.html"
-        link = f'<a href="{period}/{name}.{lang}.html">{title}</a>' if good.exists() else title
+        good = unit_complete(out, period, name, lang)  # HTML, notebook and record published together
+        link = f'<a href="{period}/{name}.{lang}.html">{title}</a>' if good else title
         status = entry.get("status", "ok")
+        if status == "ok" and not good:
+            status = "incomplete"
         note = ""
         if status == "failed":
             failed = f"{period}/failed/{name}.{lang}.ipynb"
@@ -574,7 +670,7 @@ def due_reports(schedule: list[Report], out: Path, as_of: date | None = None) ->
     due = []
     for report in schedule:
         period = default_period(report.cadence, as_of)
-        done = all(_record_path(out, report.name, period.label, lang).exists() for lang in report.languages)
+        done = all(unit_complete(out, period.label, report.name, lang) for lang in report.languages)
         if not done and becomes_due(period, report.due_day) <= _clamped(as_of):
             due.append((report, period))
     return due

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import difflib
 import logging
+import re
 import unicodedata
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
@@ -445,12 +446,39 @@ def _rename(df: pl.DataFrame, schema: TableSchema) -> pl.DataFrame:
     return df.rename(mapping) if mapping else df
 
 
+_HEADER_NAME = re.compile(r"[\w .,()%#/°²³+\-–]{1,64}")
+
+
+def header_looks_like_names(columns: list[str]) -> bool:
+    """True when every header cell looks like a column name, so a message may show them.
+
+    A secret or system file read by mistake (``--source`` pointing at a key file, ``/etc/passwd``) has a
+    first line such as ``postgres://user:password@host`` or ``root:x:0:0:…``: it is never echoed.
+
+    Examples
+    --------
+    >>> header_looks_like_names(["ma_xa", "Dân số (người)"])
+    True
+    >>> header_looks_like_names(["postgres://admin:hunter2@db/prod"])
+    False
+    """
+    return bool(columns) and all(_HEADER_NAME.fullmatch(c or "") for c in columns)
+
+
 def _missing_error(column: Column, df: pl.DataFrame, dataset: str, file: str) -> MissingColumnError:
     wanted = column.source or column.name
+    src = f" (source '{column.source}')" if column.source else ""
+    if not header_looks_like_names(df.columns):  # print no content of a file that is not data
+        return MissingColumnError(
+            f"required column '{column.name}'{src} is missing; the first line ({df.width} column"
+            f"{'s' if df.width != 1 else ''}) does not look like a header of column names: "
+            "is this the data file?",
+            dataset=dataset,
+            file=file,
+        )
     close = difflib.get_close_matches(wanted, df.columns, n=1, cutoff=0.6)
     hint = f" (did you mean '{close[0]}'?)" if close else ""
     listed = ", ".join(df.columns[:12]) + (", …" if df.width > 12 else "")
-    src = f" (source '{column.source}')" if column.source else ""
     return MissingColumnError(
         f"required column '{column.name}'{src} is missing{hint}; the file has: {listed}",
         dataset=dataset,

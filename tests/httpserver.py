@@ -9,8 +9,9 @@ Use it as a context manager (or ``start``/``stop``); it binds port 0 so tests ne
         assert srv.count("/a.csv") == 1
 
 A reply can announce a ``Content-Length`` larger than its body (the connection then closes: a
-truncated download) or wait ``delay`` seconds before answering (a slow server). ``stop`` wakes
-every waiting handler, so a test never waits on a sleeping thread.
+truncated download), send no ``Content-Length`` at all, be chunked (with or without its last
+chunk) or wait ``delay`` seconds before answering (a slow server). ``stop`` wakes every waiting handler, so
+a test never waits on a sleeping thread.
 """
 
 from __future__ import annotations
@@ -41,6 +42,9 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
     content_length: int | None = None  # announce this instead of len(body) (larger = truncated body)
     delay: float = 0.0  # seconds to wait before answering
+    send_length: bool = True  # False: no Content-Length, the body ends when the connection closes
+    chunked: bool = False  # Transfer-Encoding: chunked (two chunks), no Content-Length
+    chunked_end: bool = True  # False: the terminating zero-length chunk is never sent (a cut answer)
 
 
 Route = Callable[[Request], Reply]
@@ -114,9 +118,20 @@ class LocalServer:
                     for name, value in reply.headers.items():
                         self.send_header(name, value)
                     length = reply.content_length if reply.content_length is not None else len(reply.body)
-                    self.send_header("Content-Length", str(length))
+                    if reply.chunked:
+                        self.send_header("Transfer-Encoding", "chunked")
+                    elif reply.send_length:
+                        self.send_header("Content-Length", str(length))
                     self.end_headers()
-                    self.wfile.write(reply.body)
+                    if reply.chunked:
+                        half = len(reply.body) // 2
+                        for part in (reply.body[:half], reply.body[half:]):
+                            if part:
+                                self.wfile.write(b"%x\r\n%s\r\n" % (len(part), part))
+                        if reply.chunked_end:
+                            self.wfile.write(b"0\r\n\r\n")
+                    else:
+                        self.wfile.write(reply.body)
                     self.wfile.flush()
                 except (BrokenPipeError, ConnectionResetError):
                     pass

@@ -654,3 +654,106 @@ def test_file_url_is_read_in_place(lab_env: SimpleNamespace, monkeypatch: pytest
     assert get(Distribution(format="CSV", download_url=local.as_uri(), sha256=SHA)) == local
     with pytest.raises(FetchError, match="file not found"):
         get(Distribution(format="CSV", download_url=(lab_env.tmp / "none.csv").as_uri()))
+
+
+# ------------------------------------------------------------------ incomplete and compressed bodies (#19.5)
+ROWS = "id,ten,gia_tri\n" + "".join(f"{i},Phường {i},{i * 10}\n" for i in range(400))
+BIG_CSV = ROWS.encode()
+
+
+def _fails_and_cache_unchanged(dist: Distribution, lab_env: SimpleNamespace, *words: str) -> str:
+    before = cache_files(lab_env.cache)
+    with pytest.raises(FetchError) as info:
+        get(dist)
+    text = str(info.value)
+    assert "\n" not in text and text.startswith("fetch-test: "), text
+    for word in words:
+        assert word in text, text
+    assert cache_files(lab_env.cache) == before and no_partial_files(lab_env.cache)
+    return text
+
+
+def test_no_content_length_and_a_close_half_way_is_not_cached(
+    server: LocalServer, lab_env: SimpleNamespace
+) -> None:
+    half = BIG_CSV[: BIG_CSV.index(b"\n", len(BIG_CSV) // 2) + 4]  # cut in the middle of a line
+    assert not half.endswith(b"\n")
+    server.route("/half.csv", Reply(200, half, {"Content-Type": "text/csv"}, send_length=False))
+    dist = Distribution(format="CSV", download_url=server.url("/half.csv"))
+    _fails_and_cache_unchanged(dist, lab_env, "incomplete", "fields", "3 tries")
+    assert server.count("/half.csv") == lab_fetch.TRIES
+
+    # a whole CSV without Content-Length (and without a final newline) is fine
+    server.route("/whole.csv", Reply(200, BIG_CSV.rstrip(b"\n"), send_length=False))
+    assert get(Distribution(format="CSV", download_url=server.url("/whole.csv"))).read_bytes() == BIG_CSV[:-1]
+
+
+def test_a_chunked_answer_without_its_last_chunk_is_not_cached(
+    server: LocalServer, lab_env: SimpleNamespace
+) -> None:
+    server.route("/cut.csv", Reply(200, BIG_CSV, chunked=True, chunked_end=False))
+    dist = Distribution(format="CSV", download_url=server.url("/cut.csv"))
+    _fails_and_cache_unchanged(dist, lab_env, "dropped")
+    server.route("/ok.csv", Reply(200, BIG_CSV, chunked=True))
+    assert get(Distribution(format="CSV", download_url=server.url("/ok.csv"))).read_bytes() == BIG_CSV
+
+
+def test_json_that_does_not_parse_is_not_cached(server: LocalServer, lab_env: SimpleNamespace) -> None:
+    doc = json.dumps([{"id": i, "ten": f"Phường {i}"} for i in range(200)], ensure_ascii=False).encode()
+    cut = doc[: doc.index(b"}", len(doc) // 2) + 1]  # ends on a record's brace: only a parse sees it
+    server.route("/cut.json", Reply(200, cut, send_length=False))
+    _fails_and_cache_unchanged(
+        Distribution(format="JSON", download_url=server.url("/cut.json")), lab_env, "JSON does not parse"
+    )
+    server.route("/ok.json", Reply(200, doc, send_length=False))
+    assert get(Distribution(format="JSON", download_url=server.url("/ok.json"))).read_bytes() == doc
+
+
+def test_a_gzip_bomb_answer_stops_at_the_limit(
+    server: LocalServer, lab_env: SimpleNamespace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import gzip
+
+    bomb = gzip.compress(b"id\n" + b"0" * (105 << 20), compresslevel=9)
+    assert len(bomb) < 150_000
+    monkeypatch.setenv("LAB_MAX_UNPACKED_MB", "8")
+    server.route("/bomb.csv", Reply(200, bomb, {"Content-Encoding": "gzip", "Content-Type": "text/csv"}))
+    url = server.url("/bomb.csv")
+    text = _fails_and_cache_unchanged(
+        Distribution(format="CSV", download_url=url), lab_env, url, "more than 8.0 MiB", "LAB_MAX_UNPACKED_MB"
+    )
+    assert server.count("/bomb.csv") == 1, text  # not retried
+
+    # a normal gzip-encoded answer is stored decoded
+    server.route("/gz.csv", Reply(200, gzip.compress(BIG_CSV), {"Content-Encoding": "gzip"}))
+    assert get(Distribution(format="CSV", download_url=server.url("/gz.csv"))).read_bytes() == BIG_CSV
+
+
+def test_csv_gz_and_json_gz_sources_are_read_as_what_they_hold(
+    server: LocalServer, lab_env: SimpleNamespace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import gzip
+
+    from lab import readers
+
+    doc = json.dumps([{"id": 1, "ten": "Hải Châu"}, {"id": 2, "ten": "Sơn Trà"}], ensure_ascii=False).encode()
+    server.route("/a.csv.gz", Reply(200, gzip.compress(BIG_CSV), {"Content-Type": "application/gzip"}))
+    server.route("/a.json.gz", Reply(200, gzip.compress(doc), {"Content-Type": "application/gzip"}))
+    for fmt, path, rows in (("CSV", "/a.csv.gz", 400), ("JSON", "/a.json.gz", 2)):
+        dist = Distribution(format=fmt, download_url=server.url(path))
+        local = get(dist)
+        assert local.read_bytes()[:2] == b"\x1f\x8b"
+        df = readers.read(local, dist, make_dataset(dist))
+        assert df.height == rows and "ten" in df.columns
+
+    # a cut .csv.gz without Content-Length is not cached; a .csv.gz bomb read from disk stops at the limit
+    server.route("/cut.csv.gz", Reply(200, gzip.compress(BIG_CSV)[:-40], send_length=False))
+    _fails_and_cache_unchanged(
+        Distribution(format="CSV", download_url=server.url("/cut.csv.gz")), lab_env, "cut off"
+    )
+    monkeypatch.setenv("LAB_MAX_UNPACKED_MB", "1")
+    bomb = lab_env.tmp / "bomb.csv.gz"
+    bomb.write_bytes(gzip.compress(b"id\n" + b"1\n" * (2 << 20)))
+    dist = Distribution(format="CSV", path=str(bomb))
+    with pytest.raises(LabError, match=r"^fetch-test: bomb\.csv\.gz: decompresses to more than 1\.0 MiB"):
+        readers.read(bomb, dist, make_dataset(dist))

@@ -198,10 +198,10 @@ def test_due_reports_catch_up_once_per_period(env: None, tmp_path: Path) -> None
     out = tmp_path / "reports"
     due = reports.due_reports(schedule, out, as_of=date(2026, 11, 27))
     assert ("catalog-overview", "2026-10") in {(r.name, p.label) for r, p in due}
+    executed = tmp_path / "executed.ipynb"
+    executed.write_text('{"cells": []}', encoding="utf-8")
     for lang in ("vi", "en"):
-        record = out / "2026-10" / f"catalog-overview.{lang}.json"
-        record.parent.mkdir(parents=True, exist_ok=True)
-        record.write_text("{}", encoding="utf-8")
+        reports.publish_unit(out / "2026-10" / f"catalog-overview.{lang}.html", "<html></html>", executed, {})
     due = reports.due_reports(schedule, out, as_of=date(2026, 11, 27))
     assert "catalog-overview" not in {r.name for r, _ in due}
 

@@ -39,16 +39,25 @@ def _read_table(path: Path, *, as_text: bool) -> pl.DataFrame:
 
     if not path.is_file():
         raise ReadError("file not found", file=path)
+    from lab.schema import header_looks_like_names
+
     if path.suffix.lower() in (".parquet", ".pq"):
-        df = pl.read_parquet(path)
+        try:
+            df = pl.read_parquet(path)
+        except (pl.exceptions.PolarsError, OSError) as exc:
+            raise ReadError(f"not readable as Parquet: {str(exc).splitlines()[0]}", file=path) from None
         return df.with_columns(pl.all().cast(pl.String)) if as_text else df
     data = path.read_bytes()
     if not data.strip():
         raise ReadError("the file is empty", file=path)
-    text = data.decode(detect(data), errors="strict")
+    codec = detect(data)
+    try:
+        text = data.decode(codec, errors="strict")
+    except UnicodeDecodeError as exc:
+        raise ReadError(f"not a text file in {codec} (byte {exc.start}): not a CSV", file=path) from None
     lines = [line for line in text.splitlines()[:50] if line.strip()]
     try:
-        return pl.read_csv(
+        df = pl.read_csv(
             io.StringIO(text),
             separator=sniff_delimiter(lines),
             infer_schema=not as_text,
@@ -56,21 +65,21 @@ def _read_table(path: Path, *, as_text: bool) -> pl.DataFrame:
         )
     except pl.exceptions.PolarsError as exc:
         raise ReadError(f"not readable as CSV: {str(exc).splitlines()[0]}", file=path) from None
+    one_cell = df.width == 1 or any(len(c) > 64 for c in df.columns)
+    if one_cell and not header_looks_like_names(df.columns):  # print no content of a file that is not a table
+        raise ReadError(
+            "the first line does not look like a header of column names: not a CSV table", file=path
+        )
+    return df
 
 
 def _units(spec: str, args: argparse.Namespace) -> Any:
     """Units from a catalog id, or from a polygon file (GeoJSON, GeoPackage, …) given by path."""
-    from lab.geo.units import load_units
+    from lab.geo.units import load_units, units_from_file
 
     path = Path(spec)
     if path.suffix and path.is_file():
-        import geopandas as gpd
-
-        gdf = gpd.read_file(path)
-        if gdf.crs is None:
-            gdf = gdf.set_crs("EPSG:4326")
-        gdf.attrs.update(dataset=str(path))
-        return gdf
+        return units_from_file(path)
     return load_units(spec, catalog=args.catalog, mirror=args.mirror)
 
 
@@ -83,7 +92,12 @@ def cmd_assign(args: argparse.Namespace) -> int:
     if args.to:
         output_format(args.to, TABLE_FORMATS)  # refused before any work
     table = _read_table(Path(args.points), as_text=True)
-    points = points_from_table(table, args.lon, args.lat, crs=args.crs)
+    if table.height == 0:
+        raise ReadError("has a header and no rows: no points to assign", file=args.points)
+    try:
+        points = points_from_table(table, args.lon, args.lat, crs=args.crs)
+    except LabError as exc:
+        raise type(exc)(exc.message, dataset=exc.dataset, file=exc.file or args.points) from None
     units = _units(args.units, args)
     result = assign(points, units)
     if args.to:

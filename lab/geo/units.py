@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
-from lab.errors import LabError, SchemaError
+from lab.errors import GeometryError, LabError, ReadError, SchemaError
 from lab.geo.names import TYPE_NAMES, accent_key_expr, place_key_expr, type_key_expr
 
 if TYPE_CHECKING:
@@ -137,6 +137,84 @@ def load_units(
         landing_page=ds.landing_page,
         license=ds.license,
     )
+    return gdf
+
+
+def units_from_file(path: str | Path) -> gpd.GeoDataFrame:
+    """Units from a polygon file given by path (GeoJSON, GeoPackage, zipped shapefile).
+
+    A file without a CRS is taken as EPSG:4326; invalid polygons are repaired (``make_valid``).
+
+    Parameters
+    ----------
+    path
+        The file.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        The units; ``attrs["dataset"]`` is the path.
+
+    Raises
+    ------
+    lab.errors.ReadError
+        Not readable as a GIS file, a decompression bomb, no features.
+    lab.errors.GeometryError
+        Features that are not polygons.
+    lab.errors.SchemaError
+        No code or name column.
+    """
+    import geopandas as gpd
+    import pyogrio.errors
+
+    from lab.unpack import TooLargeError, check_zip, limit_message, max_unpacked_bytes
+
+    path = Path(path)
+    label = path.name
+    if path.suffix.lower() == ".zip":
+        try:
+            check_zip(path)
+        except TooLargeError:
+            raise ReadError(f"the zip archive {limit_message(max_unpacked_bytes())}", file=label) from None
+        except (OSError, ValueError, EOFError) as exc:
+            raise ReadError(f"a broken zip archive ({type(exc).__name__})", file=label) from None
+    try:
+        gdf = gpd.read_file(path, engine="pyogrio", on_invalid="ignore")
+    except (
+        pyogrio.errors.DataSourceError,
+        pyogrio.errors.DataLayerError,
+        pyogrio.errors.FieldError,
+        pyogrio.errors.GeometryError,
+        pyogrio.errors.CRSError,
+        ValueError,
+        IndexError,
+        OSError,
+    ) as exc:
+        cause = (
+            "no layer in it" if isinstance(exc, IndexError) else (str(exc).strip().splitlines() or [""])[0]
+        )
+        cause = cause.replace(str(path), label) or type(exc).__name__
+        raise ReadError(
+            f"not readable as a units file (GeoJSON, GeoPackage, zipped shapefile): {cause}", file=label
+        ) from None
+    if not isinstance(gdf, gpd.GeoDataFrame) or gdf.empty or gdf.geometry.isna().all():
+        raise ReadError("has no polygons: a units file needs polygon features", file=label)
+    kinds = set(gdf.geometry.dropna().geom_type)
+    if not kinds <= {"Polygon", "MultiPolygon"}:
+        raise GeometryError(
+            f"units need polygons; the file has {', '.join(sorted(kinds - {'Polygon', 'MultiPolygon'}))}",
+            file=label,
+        )
+    if gdf.crs is None:
+        gdf = gdf.set_crs("EPSG:4326")
+    invalid = ~gdf.geometry.is_valid
+    if invalid.any():
+        gdf.loc[invalid, gdf.geometry.name] = gdf.geometry[invalid].make_valid()
+    try:
+        unit_columns(gdf)
+    except SchemaError as exc:
+        raise SchemaError(exc.message, file=label) from None
+    gdf.attrs.update(dataset=str(path))
     return gdf
 
 

@@ -13,6 +13,8 @@ schema violations, broken geometries, wrong CRSs, coordinates swapped or outside
 from __future__ import annotations
 
 import logging
+import tempfile
+import zlib
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -25,6 +27,7 @@ from lab.readers.base import REGISTRY, Reader, Source, reader_name, register
 from lab.readers.spatial import VIETNAM_BBOX, to_points
 from lab.schema import apply_schema
 from lab.sniff import html_title, looks_like_html, read_head
+from lab.unpack import IncompleteError, TooLargeError, gunzip_file, is_gzip, limit_message, max_unpacked_bytes
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -53,6 +56,22 @@ def _check_not_html(src: Source) -> None:
             f"is {page}, not {src.dist.format}: the server answered a web page (login, error) "
             "instead of the data",
         )
+
+
+def _gunzipped(src: Source, folder: Path) -> Source:
+    """A ``.csv.gz``/``.json.gz``… source as the file it holds, decompressed (bounded) into ``folder``."""
+    try:
+        data = gunzip_file(src.path)
+    except TooLargeError:
+        raise src.error(ReadError, limit_message(max_unpacked_bytes())) from None
+    except IncompleteError as exc:
+        raise src.error(ReadError, f"gzip file: {exc}") from None
+    except (zlib.error, EOFError, OSError) as exc:
+        raise src.error(ReadError, f"not a valid gzip file ({exc})") from None
+    name = src.path.name[:-3] if src.path.name.lower().endswith(".gz") else src.path.name
+    inner = folder / (name or "data")
+    inner.write_bytes(data)
+    return Source(path=inner, dist=src.dist, dataset=src.dataset, label=src.label)
 
 
 def read(
@@ -87,9 +106,25 @@ def read(
     src = Source(path=path, dist=dist, dataset=dataset, label=label or path.name)
     _check_file(src)
     name = reader_name(src)
-    if dist.format != "HTML":
+    try:
+        if name != "raw" and is_gzip(read_head(src.path)):  # a .csv.gz / .json.gz: read what it holds
+            with tempfile.TemporaryDirectory(prefix="lab-gz-") as folder:
+                inner = _gunzipped(src, Path(folder))
+                _check_file(inner)
+                return _finish(_parse(inner, name), inner)
+        return _finish(_parse(src, name), src)
+    except (PermissionError, IsADirectoryError) as exc:  # never a line of the file: only why it is unreadable
+        raise src.error(ReadError, f"cannot be read ({exc.strerror or type(exc).__name__})") from None
+
+
+def _parse(src: Source, name: str) -> pl.DataFrame | gpd.GeoDataFrame:
+    if src.dist.format != "HTML":
         _check_not_html(src)
-    out = REGISTRY[name](src)
+    return REGISTRY[name](src)
+
+
+def _finish(out: pl.DataFrame | gpd.GeoDataFrame, src: Source) -> pl.DataFrame | gpd.GeoDataFrame:
+    dataset = src.dataset
     if not isinstance(out, pl.DataFrame):
         return geo.finish(out, src)
     out = apply_schema(out, dataset.schema, dataset=dataset.id, file=src.label)

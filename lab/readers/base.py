@@ -25,7 +25,7 @@ from lab.errors import LabError, ReadError
 if TYPE_CHECKING:
     import geopandas as gpd
 
-__all__ = ["REGISTRY", "Reader", "Source", "reader_name", "register"]
+__all__ = ["REGISTRY", "Reader", "Source", "check_archive", "reader_name", "register"]
 
 E = TypeVar("E", bound=LabError)
 
@@ -47,6 +47,27 @@ class Source:
     def error(self, cls: type[E], message: str) -> E:
         """An error of class ``cls`` naming this dataset and file."""
         return cls(message, dataset=self.dataset.id, file=self.label)
+
+
+def check_archive(src: Source) -> None:
+    """Refuse a zip archive (zipped shapefile, .xlsx) that would decompress past the lab's limit.
+
+    Raises
+    ------
+    ReadError
+        A decompression bomb (see :mod:`lab.unpack`). A broken archive passes: its reader reports it.
+    """
+    import zipfile
+    import zlib
+
+    from lab.unpack import TooLargeError, check_zip, limit_message, max_unpacked_bytes
+
+    try:
+        check_zip(src.path)
+    except TooLargeError:
+        raise src.error(ReadError, f"the zip archive {limit_message(max_unpacked_bytes())}") from None
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, EOFError, OSError, zlib.error):
+        return  # a broken archive: the reader says so in its own words
 
 
 Reader = Callable[[Source], "pl.DataFrame | gpd.GeoDataFrame"]

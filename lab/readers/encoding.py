@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import codecs
 import logging
+import re
 import unicodedata
 
 from lab.errors import EncodingError
@@ -86,6 +87,30 @@ def _declared(src: Source, data: bytes, declared: str) -> str:
         ) from None
 
 
+# Vietnamese in UTF-8: đ Đ ư Ư ơ Ơ, Latin-1 vowels (à á â ã è é …) and the U+1EA0–U+1EFF block
+_UTF8_VIETNAMESE = re.compile(
+    rb"\xc4[\x90\x91]|\xc6[\xaf\xb0\xa0\xa1]|\xc3[\x80-\xbf]|\xe1[\xba\xbb][\x80-\xbf]"
+)
+
+
+def _mixed_utf8_line(data: bytes) -> int | None:
+    """The 1-based number of a line that is valid UTF-8 Vietnamese in a file that is not UTF-8, or None.
+
+    A file whose lines were appended by different tools (UTF-8 and Windows-1258) decodes as Windows-1258
+    without an error, turning the UTF-8 lines into mojibake: such a file must be refused.
+    """
+    for match in _UTF8_VIETNAMESE.finditer(data):
+        start = data.rfind(b"\n", 0, match.start()) + 1
+        end = data.find(b"\n", match.end())
+        line = data[start : end if end >= 0 else len(data)]
+        try:
+            line.decode("utf-8")
+        except UnicodeDecodeError:
+            continue
+        return data.count(b"\n", 0, start) + 1
+    return None
+
+
 def decode(src: Source, data: bytes) -> str:
     """Decode the bytes of a text file to NFC text.
 
@@ -101,6 +126,16 @@ def decode(src: Source, data: bytes) -> str:
     if src.dist.encoding:
         return _nfc(_declared(src, data, src.dist.encoding))
     codec = detect(data)
+    if codec == "cp1258" and (good := _mixed_utf8_line(data)) is not None:
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError as utf8:
+            bad = data.count(b"\n", 0, utf8.start) + 1
+            raise src.error(
+                EncodingError,
+                f"mixes encodings: line {bad} is not UTF-8 (byte 0x{data[utf8.start]:02x}) but line "
+                f"{good} is UTF-8; the lines would be read as mojibake: save the whole file as UTF-8",
+            ) from None
     try:
         text = data.decode(codec)
     except UnicodeDecodeError as exc:

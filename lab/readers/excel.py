@@ -18,6 +18,9 @@ Distribution fields and options:
 ``options.empty_is_zero``
     Columns (after ``rename``) where an empty cell means 0.
 
+Merged cells: a text label merged over several cells is carried into each of them; a number merged over
+several cells is refused (Excel stores it in the first cell only, the others would read as empty or 0).
+
 Every cell comes out as text (numbers stored as text, or as numbers, alike) with surrounding spaces
 stripped; the schema types them.
 """
@@ -25,6 +28,7 @@ stripped; the schema types them.
 from __future__ import annotations
 
 import logging
+import re
 import unicodedata
 import zipfile
 from typing import Any
@@ -32,7 +36,7 @@ from typing import Any
 import polars as pl
 
 from lab.errors import EmptyFileError, ReadError
-from lab.readers.base import Source, register
+from lab.readers.base import Source, check_archive, register
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +53,8 @@ def _open_sheet(src: Source) -> tuple[Any, Any]:
         magic = fh.read(4)
     if magic == _OLE_MAGIC:
         raise src.error(ReadError, "is an old binary Excel (.xls) workbook: save it as .xlsx to read it")
+    if magic.startswith(b"PK"):
+        check_archive(src)
     try:
         wb = openpyxl.load_workbook(src.path, read_only=True, data_only=True)
     except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError) as exc:
@@ -144,6 +150,64 @@ def _cube(src: Source, df: pl.DataFrame) -> pl.DataFrame:
     return df
 
 
+_MERGE = re.compile(rb'<(?:\w+:)?mergeCell\b[^>]*\bref="([A-Z]+)(\d+):([A-Z]+)(\d+)"')
+
+
+def _merged_ranges(src: Source, ws: Any) -> list[tuple[int, int, int, int]]:
+    """The sheet's merged ranges as (first row, first column, last row, last column), 1-based.
+
+    Read-only worksheets do not expose them: they are read from the sheet's XML in the workbook.
+    """
+    from openpyxl.utils import column_index_from_string
+
+    part = getattr(ws, "_worksheet_path", None)
+    if not part:
+        return []
+    try:
+        with zipfile.ZipFile(src.path) as zf, zf.open(part) as fh:
+            xml = fh.read()
+    except (zipfile.BadZipFile, KeyError, OSError):
+        return []
+    return [
+        (int(r1), column_index_from_string(c1.decode()), int(r2), column_index_from_string(c2.decode()))
+        for c1, r1, c2, r2 in _MERGE.findall(xml)
+    ]
+
+
+def _unmerge(src: Source, ws: Any, rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """Give every cell of a merged range its value; a number merged over several cells is refused.
+
+    Excel keeps a merged range's value in its first cell only, so the others read as empty (and
+    ``empty_is_zero`` would make them 0). A text label is carried into every cell of its range; a number
+    cannot be split between cells, so the file is refused with the range named.
+    """
+    from openpyxl.utils import get_column_letter
+
+    merged = _merged_ranges(src, ws)
+    if not merged:
+        return rows
+    out = [list(r) for r in rows]
+    for r1, c1, r2, c2 in merged:
+        if r1 > len(out) or c1 > len(out[r1 - 1]):
+            continue
+        value = out[r1 - 1][c1 - 1]
+        if value is None:
+            continue
+        where = f"{get_column_letter(c1)}{r1}:{get_column_letter(c2)}{r2}"
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            raise src.error(
+                ReadError,
+                f"sheet {ws.title!r}: cells {where} are merged over the number {value:g}: one figure for "
+                f"{(r2 - r1 + 1) * (c2 - c1 + 1)} cells cannot be read as a table; unmerge them in the "
+                "workbook",
+            )
+        for r in range(r1, min(r2, len(out)) + 1):
+            row = out[r - 1]
+            for c in range(c1, min(c2, len(row)) + 1):
+                row[c - 1] = value
+    return [tuple(r) for r in out]
+
+
 @register("excel")
 def read_excel(src: Source) -> pl.DataFrame:
     """Read one sheet of an .xlsx workbook as text columns (see the module docstring for options)."""
@@ -152,6 +216,7 @@ def read_excel(src: Source) -> pl.DataFrame:
         rows = [tuple(r) for r in ws.iter_rows(values_only=True)]
     finally:
         wb.close()
+    rows = _unmerge(src, ws, rows)
     while rows and all(v is None or str(v).strip() == "" for v in rows[-1]):
         rows.pop()
     if not rows:

@@ -29,7 +29,7 @@ import numpy as np
 import polars as pl
 
 from lab.errors import CRSError, EmptyFileError, GeometryError, ReadError
-from lab.readers.base import Source, register
+from lab.readers.base import Source, check_archive, register
 from lab.readers.spatial import check_lonlat, crs_name, resolve_crs, same_crs
 from lab.schema import apply_schema
 
@@ -60,11 +60,15 @@ def _read_ogr(src: Source, target: str, **kwargs: Any) -> gpd.GeoDataFrame:
             pyogrio.errors.GeometryError,
             pyogrio.errors.CRSError,
             ValueError,
+            IndexError,  # GDAL opened it but found no layer
         ) as exc:
             cause = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            cause = "no layer in it" if isinstance(exc, IndexError) else cause
             raise src.error(ReadError, f"not readable as {src.dist.format}: {cause}") from None
     for w in caught:
         log.warning("%s: %s: GDAL: %s", src.dataset.id, src.label, w.message)
+    if not isinstance(gdf, gpd.GeoDataFrame):  # GDAL read a plain table (a CSV, a text file)
+        raise src.error(ReadError, f"has no geometries: not a {src.dist.format} file")
     return gdf
 
 
@@ -94,6 +98,7 @@ def read_shapefile(src: Source) -> gpd.GeoDataFrame:
         raise src.error(
             ReadError, "not a zip archive: a shapefile is expected as a .zip of .shp/.shx/.dbf/.prj"
         )
+    check_archive(src)
     with zipfile.ZipFile(src.path) as zf:
         names = [n for n in zf.namelist() if not n.endswith("/")]
     shps = [n for n in names if n.lower().endswith(".shp")]

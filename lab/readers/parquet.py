@@ -16,7 +16,8 @@ def read_parquet(src: Source) -> pl.DataFrame:
     with open(src.path, "rb") as fh:
         magic = fh.read(4)
     if magic != b"PAR1":
-        raise src.error(ReadError, f"not a Parquet file (starts with {magic!r}, not b'PAR1')")
+        # the file's bytes are not shown: it may be a secret or system file given by mistake
+        raise src.error(ReadError, "not a Parquet file (it does not start with the PAR1 marker)")
     try:
         df = pl.scan_parquet(src.path).collect()
     except (pl.exceptions.PolarsError, OSError) as exc:

@@ -118,6 +118,29 @@ def check_lonlat(
             f"{int((~fits).sum())} of {n} {what} lie outside Vietnam (lon 102–118, lat 7–24), e.g. row "
             f"{int(rows[i])} at lon {x:.4f}, lat {y:.4f}",
         )
+    _check_extent(src, lonlat, rows, n, what)
+
+
+def _check_extent(src: Source, lonlat: np.ndarray, rows: np.ndarray, n: int, what: str) -> None:
+    """Features outside the dataset's declared ``spatial.bbox`` (e.g. Hà Nội points in a Đà Nẵng dataset)."""
+    box = src.dataset.spatial.bbox
+    if not box:
+        return
+    lon0, lat0, lon1, lat1 = box
+    with np.errstate(invalid="ignore"):
+        inside = (
+            (lonlat[:, 0] >= lon0) & (lonlat[:, 2] <= lon1) & (lonlat[:, 1] >= lat0) & (lonlat[:, 3] <= lat1)
+        )
+    if inside.all():
+        return
+    i = int(np.flatnonzero(~inside)[0])
+    x, y = (lonlat[i, 0] + lonlat[i, 2]) / 2, (lonlat[i, 1] + lonlat[i, 3]) / 2
+    place = src.dataset.spatial.coverage or "the declared extent"
+    raise src.error(
+        CoordinateError,
+        f"{int((~inside).sum())} of {n} {what} lie outside {place} (spatial.bbox lon {lon0:g}–{lon1:g}, "
+        f"lat {lat0:g}–{lat1:g}), e.g. row {int(rows[i])} at lon {x:.4f}, lat {y:.4f}",
+    )
 
 
 def _coordinate(src: Source, df: pl.DataFrame, name: str) -> pl.Series:

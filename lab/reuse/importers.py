@@ -218,6 +218,8 @@ def _load_json(path: Path) -> Any:
         return json.loads(path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise RegistryError(f"not a JSON answer of the CKAN API: {exc}", file=path) from None
+    except RecursionError:
+        raise RegistryError("JSON nested too deeply: not an answer of the CKAN API", file=path) from None
 
 
 def _action_of(doc: Any, result: list[Any]) -> str:

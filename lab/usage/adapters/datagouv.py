@@ -91,6 +91,8 @@ def read_datagouv_metrics(path: Path, ctx: Context) -> Iterator[pl.DataFrame]:
         raise ReadError(
             f"not data.gouv.fr metrics JSON: {str(exc).splitlines()[0]}", file=path.name
         ) from None
+    except RecursionError:
+        raise ReadError("not data.gouv.fr metrics JSON: nested too deeply", file=path.name) from None
     for part in parts:
         stats: pl.DataFrame = part["stats"]
         ctx.lines_read += stats.height

@@ -150,7 +150,7 @@ def _json_keys(path: Path) -> list[str]:
         for _, line in zip(range(200), fh, strict=False):
             try:
                 obj = json.loads(line)
-            except ValueError:
+            except (ValueError, RecursionError):
                 continue
             if isinstance(obj, dict):
                 keys.update(dict.fromkeys(obj))
