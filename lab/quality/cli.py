@@ -8,6 +8,11 @@ with it, the last recorded results are used and nothing touches the network.
 
 ``lab quality links [--offline] [--json]`` checks every URL of the catalog (or, offline, shows the last
 results) with its status, reason, broken-since date and failure count.
+
+``lab quality freshness [--as-of DATE] [--history FILE] [--months N] [--json]`` observes the catalog and
+the cache (catalog date, HTTP Last-Modified, content sha256), appends the changes to the freshness
+history, and prints each dataset's HDX status (fresh / due / overdue / delinquent / unknown) and the
+share of fresh datasets per month, portal-wide and per agency (:mod:`lab.quality.aging`).
 """
 
 from __future__ import annotations
@@ -118,6 +123,55 @@ def cmd_links(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_freshness(args: argparse.Namespace) -> int:
+    """Record the catalog's observed changes, print HDX statuses and the monthly share of fresh datasets."""
+    from datetime import date
+
+    import polars as pl
+
+    from lab.quality import aging
+    from lab.quality.metadata import from_catalog
+    from lab.usage.store import months_between
+
+    catalog = _catalog(args)
+    as_of = date.fromisoformat(args.as_of) if args.as_of else date.today()
+    path = args.history or aging.history_path()
+    aging.record(path, aging.catalog_observations(catalog), as_of)
+    history = aging.read_history(path)
+    meta = from_catalog(catalog).datasets.select("id", "publisher", "frequency", "modified", "issued")
+    statuses = aging.status_as_of(meta, history, as_of)
+    start = as_of.year * 12 + as_of.month - 1 - (max(args.months, 1) - 1)
+    months = months_between(f"{start // 12:04d}-{start % 12 + 1:02d}", f"{as_of:%Y-%m}")
+    share = aging.fresh_share(meta.drop("modified"), history, months)
+    if args.json:
+        out = {
+            "datasets": statuses.select(
+                "id", "publisher", "frequency", "last_update", "last_method", "age_days", "status"
+            ).to_dicts(),
+            "share": share.to_dicts(),
+        }
+        print(json.dumps(out, ensure_ascii=False, indent=2, default=str))
+        return 0
+    for row in statuses.sort("status", "id").iter_rows(named=True):
+        age = "—" if row["age_days"] is None else f"{row['age_days']} d"
+        print(f"{row['status']:<10}  {row['id']}  {row['frequency']}  {age}  {row['last_method'] or ''}")
+    for row in share.filter(pl.col("agency").is_null()).iter_rows(named=True):
+        pct = "—" if row["fresh_share"] is None else f"{row['fresh_share']:.0%}"
+        print(f"{row['month']}: fresh {pct} of {row['datasets'] - row['unknown']} datasets with a status")
+    return 0
+
+
+def _date(text: str) -> str:
+    """argparse type: ``YYYY-MM-DD``."""
+    from datetime import date
+
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not YYYY-MM-DD") from None
+    return text
+
+
 def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     """Add ``lab quality score`` and ``lab quality links``."""
     quality = subparsers.add_parser(
@@ -133,3 +187,15 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--offline", action="store_true", help="show the last results; no network")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_links)
+    p = qsub.add_parser(
+        "freshness", help="HDX freshness per dataset, with a history of observed changes", parents=[common]
+    )
+    p.add_argument("--as-of", type=_date, metavar="YYYY-MM-DD", help="the day observed (default today)")
+    p.add_argument(
+        "--history",
+        metavar="FILE",
+        help="history file (default: $LAB_FRESHNESS_HISTORY or <cache>/quality/freshness-history.parquet)",
+    )
+    p.add_argument("--months", type=int, default=12, metavar="N", help="months of fresh shares (default 12)")
+    p.add_argument("--json", action="store_true", help='print {"datasets": [...], "share": [...]}')
+    p.set_defaults(func=cmd_freshness)
