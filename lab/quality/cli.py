@@ -9,6 +9,11 @@ with it, the last recorded results are used and nothing touches the network.
 ``lab quality links [--offline] [--json]`` checks every URL of the catalog (or, offline, shows the last
 results) with its status, reason, broken-since date and failure count.
 
+Every whole-catalog ``lab quality score`` appends a dated snapshot to the quality history (``--history``);
+``lab quality history [--from DATE] [--to DATE] [--n N] [--json]`` prints the trend (catalogue, agencies) and
+the datasets that moved most between two snapshots, with the indicators that changed
+(:mod:`lab.quality.history`).
+
 ``lab quality freshness [--as-of DATE] [--history FILE] [--months N] [--json]`` observes the catalog and
 the cache (catalog date, HTTP Last-Modified, content sha256), appends the changes to the freshness
 history, and prints each dataset's HDX status (fresh / due / overdue / delinquent / unknown) and the
@@ -63,6 +68,10 @@ def cmd_score(args: argparse.Namespace) -> int:
             catalog.get(dataset_id)  # unknown ids fail early, with a suggestion
     results = _run_links(args, catalog, ids)
     scores = score_catalog(catalog, ids, links=results, offline=args.offline)
+    if not ids and scores.datasets.height:  # a snapshot of the whole catalog, dated, in the quality history
+        from lab.quality.history import append_snapshot
+
+        append_snapshot(scores.datasets, scores.as_of, args.history)
     if args.json:
         print(json.dumps(scores.to_json(), ensure_ascii=False, indent=2, default=str, allow_nan=False))
         return 0
@@ -161,6 +170,42 @@ def cmd_freshness(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_history(args: argparse.Namespace) -> int:
+    """Print the quality trend (catalogue, agencies) and the datasets that moved most between two runs."""
+    from datetime import date
+
+    import polars as pl
+
+    from lab.quality import history as qh
+
+    frame = qh.read(args.history)
+    trend = qh.trend(frame)
+    start = date.fromisoformat(args.start) if args.start else None
+    end = date.fromisoformat(args.end) if args.end else None
+    enough = frame.get_column("as_of").n_unique() >= 2 or (start and end)
+    moved = qh.movers(frame, start, end, n=args.n) if enough else None
+    if args.json:
+        out = {
+            "trend": trend.to_dicts(),
+            "movers": moved.to_dicts() if moved is not None else [],
+        }
+        print(json.dumps(out, ensure_ascii=False, indent=2, default=str, allow_nan=False))
+        return 0
+    if trend.is_empty():
+        print("no snapshot yet: run lab quality score")
+        return 0
+    for row in trend.filter(pl.col("agency").is_null()).iter_rows(named=True):
+        mqa = "—" if row["mqa_points"] is None else f"{row['mqa_points']:.1f}"
+        print(f"{row['as_of']}: {row['datasets']} datasets, MQA {mqa}, quality {row['quality']}")
+    if moved is None:
+        print("one snapshot: run lab quality score again later to see what moved")
+        return 0
+    for row in moved.iter_rows(named=True):
+        delta = "—" if row["delta_mqa_points"] is None else f"{row['delta_mqa_points']:+.1f}"
+        print(f"{row['id']}  {row['change']}  MQA {delta}  {', '.join(row['indicators'])}")
+    return 0
+
+
 def _date(text: str) -> str:
     """argparse type: ``YYYY-MM-DD``."""
     from datetime import date
@@ -182,7 +227,22 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("ids", nargs="*", metavar="ID", help="dataset ids (default: the whole catalog)")
     p.add_argument("--offline", action="store_true", help="use the last link-check results; no network")
     p.add_argument("--json", action="store_true", help='print {"datasets": [...], "catalogue": {...}}')
+    p.add_argument(
+        "--history",
+        metavar="FILE",
+        help="quality history a whole-catalog run appends to "
+        "(default: $LAB_QUALITY_HISTORY or <cache>/quality/score-history.parquet)",
+    )
     p.set_defaults(func=cmd_score)
+    p = qsub.add_parser(
+        "history", help="quality over time: trend and the datasets that moved most", parents=[common]
+    )
+    p.add_argument("--history", metavar="FILE", help="quality history (default as for score)")
+    p.add_argument("--from", dest="start", type=_date, metavar="YYYY-MM-DD", help="first snapshot compared")
+    p.add_argument("--to", dest="end", type=_date, metavar="YYYY-MM-DD", help="second snapshot compared")
+    p.add_argument("--n", type=int, default=10, metavar="N", help="movers shown (default 10)")
+    p.add_argument("--json", action="store_true", help='print {"trend": [...], "movers": [...]}')
+    p.set_defaults(func=cmd_history)
     p = qsub.add_parser("links", help="check every distribution URL of the catalog", parents=[common])
     p.add_argument("--offline", action="store_true", help="show the last results; no network")
     p.add_argument("--json", action="store_true", help="print JSON")
