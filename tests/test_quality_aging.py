@@ -237,3 +237,40 @@ def test_cli_freshness_records_and_prints(tmp_path: Path, root: Path) -> None:
     (tmp_path / "bad.parquet").write_text("not parquet")
     bad = subprocess.run([*cmd[:-1], str(tmp_path / "bad.parquet")], capture_output=True, text=True, cwd=root)
     assert bad.returncode == 2 and "bad.parquet" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_demo_portal_statuses_follow_the_aging_table(
+    demo_portal: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every dataset of the demo portal's listing gets the status the aging table gives for its frequency
+    and age, computed here by hand from the table in the issue (HDX's)."""
+    from lab.catalog import load_catalog
+    from lab.loader import load
+    from lab.quality.metadata import from_listing
+
+    monkeypatch.setenv("LAB_DEMO", str(demo_portal))
+    listing = load("portal-datasets", catalog=load_catalog())
+    meta = from_listing(listing).datasets.select("id", "publisher", "frequency", "modified", "issued")
+    as_of = date(2026, 10, 31)
+    got = aging.status_as_of(meta, pl.DataFrame(schema=aging.HISTORY_SCHEMA), as_of)
+    always = {"irregular", "never", "continuous"}
+    for row in got.iter_rows(named=True):
+        last = row["modified"] if row["modified"] and row["modified"] <= as_of else row["issued"]
+        if row["frequency"] in always:
+            expected = "fresh"
+        elif row["frequency"] not in HDX or last is None or last > as_of:
+            expected = "unknown"
+        else:
+            due, overdue, delinquent = HDX[row["frequency"]]
+            age = (as_of - last).days
+            expected = (
+                "delinquent"
+                if age >= delinquent
+                else "overdue"
+                if age >= overdue
+                else "due"
+                if age >= due
+                else "fresh"
+            )
+        assert row["status"] == expected, row
+    assert {"fresh", "delinquent"} <= set(got["status"])

@@ -127,13 +127,15 @@ def trend(history: pl.DataFrame) -> pl.DataFrame:
     if history.is_empty():
         return pl.DataFrame(schema={"as_of": pl.Date, "agency": pl.String, "datasets": pl.Int64})
     have = [c for c in SUMMARY if c in history.columns]
-    scheduled = pl.col("freshness").is_in(["on_time", "late"])
+    if "freshness" in history.columns:
+        scheduled = pl.col("freshness").is_in(["on_time", "late"])
+        fresh = pl.when(scheduled.sum() > 0).then((pl.col("freshness") == "on_time").sum() / scheduled.sum())
+    else:
+        fresh = pl.lit(None, pl.Float64)
     aggs = [
         pl.len().cast(pl.Int64).alias("datasets"),
         *(pl.col(c).cast(pl.Float64).mean().round(4).alias(c) for c in have),
-        pl.when(scheduled.sum() > 0)
-        .then((pl.col("freshness") == "on_time").sum() / scheduled.sum())
-        .alias("fresh_share"),
+        fresh.alias("fresh_share"),
     ]
     catalogue = history.group_by("as_of").agg(aggs).with_columns(agency=pl.lit(None, pl.String))
     agencies = history.group_by("as_of", "publisher").agg(aggs).rename({"publisher": "agency"})
