@@ -80,8 +80,27 @@ def test_report_notebooks_show_the_sections(
     results = reports.run(
         ["dataset-quality", "reuse-outcomes"], period="2026-Q3", languages=["en"], out=tmp_path / "r"
     )
-    assert [r.status for r in results] == ["ok", "ok"], [r.summary() for r in results]
+    results += reports.run(["portal-usage"], period="2026-09", languages=["en"], out=tmp_path / "r")
+    assert [r.status for r in results] == ["ok", "ok", "ok"], [r.summary() for r in results]
     pages = {r.report: r.html.read_text(encoding="utf-8") for r in results}
     assert "Freshness by HDX" in pages["dataset-quality"] and "Quality over time" in pages["dataset-quality"]
     assert "Observed versus declared reuse" in pages["reuse-outcomes"]
     assert "The 50-reused target, counted both ways" in pages["reuse-outcomes"]
+    assert (
+        "Usage as open data" in pages["portal-usage"]
+        and "lab usage publish --period 2026-09" in pages["portal-usage"]
+    )
+
+
+@pytest.mark.parametrize(("lang", "word"), [("vi", "Lượt gọi API"), ("en", "API calls")])
+def test_usage_as_open_data_section(demo_env: Path, lang: str, word: str) -> None:
+    from lab.charts import format_number
+    from lab.usage.publish import dataset_usage
+    from lab.usage.publish_report import published_html
+    from lab.usage.report import prepare_store
+
+    st = prepare_store(None, "datasets.yaml")
+    page = str(published_html(st, "2026-09", lang, 5))
+    assert word in page and "lab usage publish --period 2026-09" in page
+    rows = dataset_usage(st, "2026-09", 5).height
+    assert rows > 0 and f" {format_number(rows, lang)} " in page

@@ -59,20 +59,12 @@ TOTAL_METRICS = (*PORTAL_METRICS, *DATASET_METRICS)
 DATASET_ID = "danang-portal-usage"
 """The catalog id of the published usage dataset."""
 
-TITLES: dict[str, tuple[str, str]] = {
-    "period": ("Tháng", "Month"),
-    "dataset_id": ("Mã tập dữ liệu trên cổng", "Dataset id on the portal"),
-    "visits": ("Lượt truy cập", "Visits"),
-    "unique_visitors": ("Khách truy cập duy nhất", "Unique visitors"),
-    "page_views": ("Lượt xem trang", "Page views"),
-    "dataset_views": ("Lượt xem tập dữ liệu", "Dataset views"),
-    "downloads": ("Lượt tải xuống", "Downloads"),
-    "api_calls": ("Lượt gọi API", "API calls"),
-    "channel_requests": ("Yêu cầu qua Zalo/SMS/ứng dụng", "Requests over Zalo/SMS/app"),
-    "signups": ("Tài khoản đăng ký mới", "Sign-ups"),
-    "active_accounts": ("Tài khoản hoạt động", "Active accounts"),
-}
-"""Column titles, Vietnamese first."""
+
+def _titles(name: str) -> tuple[str, str]:
+    """A column's title, Vietnamese and English (labels ``usage_open_col_<name>``)."""
+    from lab.i18n import t
+
+    return t(f"usage_open_col_{name}", "vi"), t(f"usage_open_col_{name}", "en")
 
 
 class PublishError(LabError):
@@ -213,7 +205,7 @@ def _column(name: str, dtype: pl.DataType, required: bool) -> dict[str, Any]:
     """The CSVW description of one column."""
     if name.endswith("_suppressed"):
         metric = name.removesuffix("_suppressed")
-        vi, en = TITLES[metric]
+        vi, en = _titles(metric)
         titles = {"vi": f"{vi}: bị ẩn", "en": f"{en}: hidden"}
         desc = (
             "true: the count is hidden (its month is not a safe period by itself: the count is between 1 "
@@ -221,7 +213,7 @@ def _column(name: str, dtype: pl.DataType, required: bool) -> dict[str, Any]:
         )
         datatype: Any = "boolean"
     else:
-        vi, en = TITLES[name]
+        vi, en = _titles(name)
         titles = {"vi": vi, "en": en}
         if name == "period":
             datatype, desc = "gYearMonth", "calendar month (Asia/Ho_Chi_Minh)"
@@ -405,7 +397,7 @@ def catalog_entry(
 
 
 def _text(name: str) -> dict[str, str]:
-    vi, en = TITLES[name]
+    vi, en = _titles(name)
     return {"vi": vi, "en": en}
 
 
