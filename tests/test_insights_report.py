@@ -77,6 +77,8 @@ def test_report_notebooks_show_the_sections(
 ) -> None:
     for key in ("HOME", "JUPYTER_CONFIG_DIR", "JUPYTER_RUNTIME_DIR", "IPYTHONDIR", "JUPYTER_PLATFORM_DIRS"):
         monkeypatch.setenv(key, jupyter_env[key])
+    snapshot = pl.DataFrame({"id": ["a"], "title": ["A"], "publisher": ["P"], "mqa_points": [100.0]})
+    qh.append_snapshot(snapshot, date(2026, 8, 31), None)
     results = reports.run(
         ["dataset-quality", "reuse-outcomes"], period="2026-Q3", languages=["en"], out=tmp_path / "r"
     )
@@ -90,6 +92,16 @@ def test_report_notebooks_show_the_sections(
         "Usage as open data" in pages["portal-usage"]
         and "lab usage publish --period 2026-09" in pages["portal-usage"]
     )
+    # the histories and the store are inputs of the reports: a new snapshot makes the quality report run again
+    import json
+
+    made = json.loads(results[0].html.with_suffix(".json").read_text(encoding="utf-8"))["inputs"]
+    assert "quality-history" in {i["dataset"] for i in made}
+    again = reports.run(["dataset-quality"], period="2026-Q3", languages=["en"], out=tmp_path / "r")
+    assert [r.status for r in again] == ["skipped"]
+    qh.append_snapshot(snapshot, date(2026, 9, 30), None)
+    rerun = reports.run(["dataset-quality"], period="2026-Q3", languages=["en"], out=tmp_path / "r")
+    assert [r.status for r in rerun] == ["ok"]
 
 
 @pytest.mark.parametrize(("lang", "word"), [("vi", "Lượt gọi API"), ("en", "API calls")])

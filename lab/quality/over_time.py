@@ -47,6 +47,7 @@ def freshness_html(
         Months of the share shown.
     """
     path = Path(history) if history is not None else aging.history_path()
+    _provenance("freshness-history", path)
     hist = aging.read_history(path).filter(pl.col("observed") <= as_of)
     frame = datasets.select("id", "publisher", "frequency", "modified", "issued")
     now = aging.status_as_of(frame, hist, as_of)
@@ -78,6 +79,14 @@ def freshness_html(
     )
 
 
+def _provenance(name: str, path: Path) -> None:
+    """Record a history file among the report's inputs (a changed history makes the report run again)."""
+    from lab.loader import record_provenance
+
+    if path.is_file():
+        record_provenance(name, path)
+
+
 def _observations(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.select(
         dataset_id="id",
@@ -90,6 +99,7 @@ def _observations(frame: pl.DataFrame) -> pl.DataFrame:
 
 def trend_html(lang: str, *, history: str | Path | None = None, snapshots: int = 6) -> Html:
     """The catalogue's mean scores per snapshot (the last ``snapshots``), or a line saying there is none."""
+    _provenance("quality-history", Path(history) if history is not None else quality_history.default_path())
     frame = quality_history.read(history)
     trend = quality_history.trend(frame)
     if trend.is_empty():

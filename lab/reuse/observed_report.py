@@ -61,13 +61,16 @@ def observed_html(
     """
     rules = rules or ob.ObservedRules()
     from lab.catalog import Catalog, load_catalog
-    from lab.loader import load
+    from lab.loader import load, record_provenance
     from lab.reuse.registry import registry_from_catalog
     from lab.usage.disclosure import app_labels
     from lab.usage.report import prepare_store
+    from lab.usage.store import LEDGER
 
     cat = catalog if isinstance(catalog, Catalog) else load_catalog(catalog)
     st = prepare_store(str(store) if store else None, cat.path)
+    if (st.path / LEDGER).is_file():  # the store's ledger changes with every ingest: a report input
+        record_provenance("usage-store", st.path / LEDGER)
     registry = registry_from_catalog(cat)
     listing = load("portal-datasets", catalog=cat) if "portal-datasets" in cat else None
     ids = listing.get_column("portal_id").cast(pl.String).to_list() if listing is not None else None
