@@ -143,7 +143,9 @@ def cmd_freshness(args: argparse.Namespace) -> int:
     from lab.usage.store import months_between
 
     catalog = _catalog(args)
-    as_of = date.fromisoformat(args.as_of) if args.as_of else date.today()
+    from lab.reports import as_of_date
+
+    as_of = date.fromisoformat(args.as_of) if args.as_of else as_of_date()
     path = args.history or aging.history_path()
     aging.record(path, aging.catalog_observations(catalog), as_of)
     history = aging.read_history(path)
@@ -250,7 +252,9 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     p = qsub.add_parser(
         "freshness", help="HDX freshness per dataset, with a history of observed changes", parents=[common]
     )
-    p.add_argument("--as-of", type=_date, metavar="YYYY-MM-DD", help="the day observed (default today)")
+    p.add_argument(
+        "--as-of", type=_date, metavar="YYYY-MM-DD", help="the day observed (default $LAB_AS_OF or today)"
+    )
     p.add_argument(
         "--history",
         metavar="FILE",

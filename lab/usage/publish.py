@@ -46,7 +46,7 @@ import yaml
 from lab.atomic import atomic_write_bytes, atomic_write_text, check_folder
 from lab.errors import LabError
 from lab.usage.demo_store import is_synthetic
-from lab.usage.kpis import DATASET_METRICS, as_store, monthly_facts, portal_totals
+from lab.usage.kpis import DATASET_METRICS, _ym, as_store, monthly_facts, portal_totals
 from lab.usage.privacy import DEFAULT_MIN_COUNT
 from lab.usage.store import EventStore
 
@@ -103,13 +103,11 @@ class Published:
 
 
 def _check_period(period: str) -> date:
-    """``YYYY-MM`` → its first day, or :class:`PublishError`."""
-    text = str(period).strip()
-    if len(text) != 7 or text[4] != "-" or not (text[:4].isdigit() and text[5:].isdigit()):
-        raise PublishError(f"--period {period!r} is not YYYY-MM")
-    if not 1 <= int(text[5:]) <= 12:
-        raise PublishError(f"--period {period!r} is not YYYY-MM")
-    return date(int(text[:4]), int(text[5:]), 1)
+    """``YYYY-MM`` → its first day (a bad period is a one-line :class:`~lab.usage.kpis.KpiError`)."""
+    ym = _ym(period, "--period")
+    if ym is None:
+        raise PublishError("--period is required (YYYY-MM)")
+    return date(ym // 100, ym % 100, 1)
 
 
 def dataset_usage(
