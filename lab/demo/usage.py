@@ -696,6 +696,11 @@ def write_api_gateway(ctx: Context) -> None:
         "consumers": cons.height,
         "html_200": int(((df["status"] == 200) & (df["content_type"] != "application/json")).sum()),
         "scraper_key": cons.filter("scraper")["key"].item(),
+        # the planted undeclared reusers: keys no registered reuse declares, with calls answered with data
+        "undeclared_keys": sorted(
+            set(df.filter((df["status"] == 200) & (df["content_type"] == "application/json"))["consumer_key"])
+            - {d["key"] for d in ctx.shared.get("declared_consumers", [])}
+        ),
         "by_status": {str(k): v for k, v in df["status"].value_counts().sort("status").iter_rows()},
     }
 

@@ -7,8 +7,9 @@ adds the formats the catalog does not list yet.
 
 Each file names its source: data.europa.eu MQA methodology (``mqa.yaml``), the European Data Portal's
 machine-readable and non-proprietary format lists, udata's closed formats, ckanext-qa's 5-star rules
-(``formats.yaml``), the SPDX License List (``licences.yaml``), udata's quality criteria (``udata.yaml``)
-and the 2025 administrative units of Đà Nẵng (``admin.yaml``).
+(``formats.yaml``), the SPDX License List (``licences.yaml``), udata's quality criteria (``udata.yaml``),
+the 2025 administrative units of Đà Nẵng (``admin.yaml``) and HDX's freshness aging table
+(``freshness.yaml``).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from lab.catalog import vocabularies
 __all__ = [
     "Indicator",
     "admin_rules",
+    "aging_table",
     "format_table",
     "frequency_days",
     "indicators",
@@ -134,6 +136,40 @@ def frequency_days() -> dict[str, float | None]:
         k: (None if v.get("days") is None else float(v["days"]))
         for k, v in vocabularies()["frequencies"].items()
     }
+
+
+@functools.cache
+def aging_table() -> pl.DataFrame:
+    """HDX's freshness aging table (``freshness.yaml``) for the catalog's frequencies.
+
+    Returns
+    -------
+    polars.DataFrame
+        ``frequency`` (the catalog's id), ``hdx_frequency``, ``due``, ``overdue``, ``delinquent`` (days;
+        null for the always-fresh frequencies) and ``always_fresh``; frequencies without an HDX
+        equivalent (``unknown``) are left out.
+    """
+    doc = _read("freshness.yaml")
+    rows = []
+    for frequency, hdx in doc["frequencies"].items():
+        if hdx is None:
+            continue
+        days = doc["aging"].get(hdx, {})
+        rows.append(
+            {
+                "frequency": frequency,
+                "hdx_frequency": hdx,
+                "due": days.get("due"),
+                "overdue": days.get("overdue"),
+                "delinquent": days.get("delinquent"),
+                "always_fresh": hdx == "always_fresh",
+            }
+        )
+    schema = {"frequency": pl.String, "hdx_frequency": pl.String, "always_fresh": pl.Boolean}
+    schema |= {k: pl.Int64 for k in ("due", "overdue", "delinquent")}
+    return pl.DataFrame(rows, schema=schema).select(
+        "frequency", "hdx_frequency", "due", "overdue", "delinquent", "always_fresh"
+    )
 
 
 def udata_rules() -> dict[str, Any]:

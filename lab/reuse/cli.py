@@ -8,6 +8,9 @@
   :func:`lab.reuse.indicators.summary` and ``docs/concepts/reuse.md``;
 * ``lab reuse diff OLD NEW [--json]``: reuse ids added, removed, changed;
 * ``lab reuse validate [--registry FILE] [--json]``: every problem of the registry (exit 2 on errors);
+* ``lab reuse observed --store DIR [--registry FILE] [--out FILE] [--json]``: observed versus declared reuse
+  (:mod:`lab.reuse.observed`): each dataset's status, the 50-reused target counted both ways, and the
+  officer's follow-up list (CSV with ``--out``);
 * ``lab targets [--json] [--targets FILE] [--as-of DATE]``: each target's value, projection and status.
 """
 
@@ -152,6 +155,64 @@ def cmd_targets(args: argparse.Namespace) -> int:
     return 0
 
 
+def _portal_ids(args: argparse.Namespace) -> list[str] | None:
+    """The portal's dataset ids from the catalog's ``portal-datasets`` listing (None when it has none)."""
+    import polars as pl
+
+    from lab.catalog import load_catalog
+    from lab.loader import load
+
+    catalog = load_catalog(args.catalog)
+    if "portal-datasets" not in catalog:
+        return None
+    try:
+        frame = load("portal-datasets", catalog=catalog)
+    except LabError as exc:
+        print(f"note: datasets with neither use not counted ({exc})", file=sys.stderr)
+        return None
+    return frame.get_column("portal_id").cast(pl.String).drop_nulls().to_list()
+
+
+def cmd_observed(args: argparse.Namespace) -> int:
+    """Observed versus declared reuse: dataset statuses, the target both ways, the follow-up list."""
+    from lab.reuse import observed as ob
+
+    registry = _registry(args)
+    rules = ob.ObservedRules(
+        min_api_calls=args.min_api_calls, min_months=args.min_months, min_download_days=args.min_download_days
+    )
+    result = ob.observed_reuse(
+        args.store or None,
+        registry,
+        datasets=_portal_ids(args),
+        rules=rules,
+        start=args.start,
+        end=args.end,
+    )
+    _series, target = ob.target_both_ways(result, registry)
+    follow = ob.follow_up(result)
+    if args.out:
+        ob.write_follow_up(result, args.out)
+    counts = {s: int((result.datasets["status"] == s).sum()) for s in ob.DATASET_STATUSES}
+    if args.json:
+        out = {
+            "datasets": counts,
+            "target": target,
+            "reuses_observed": int(result.reuses["observed"].sum()),
+            "reuses_with_key": result.reuses.height,
+            "follow_up": follow.to_dicts(),
+        }
+        print(json.dumps(out, ensure_ascii=False, indent=2, default=str))
+        return 0
+    print("datasets: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+    for line in ("declared", "declared_or_observed"):
+        t = target[line]
+        when = f"reached {t['reached_on']}" if t["reached_on"] else f"projected {t['projected'] or '—'}"
+        print(f"target {target['target']} ({line.replace('_', ' ')}): {t['value']} datasets, {when}")
+    print(f"follow-up: {follow.height} candidate(s)" + (f" written to {args.out}" if args.out else ""))
+    return 0
+
+
 def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
     """Add ``lab reuse`` (import, summary, diff, validate) and ``lab targets`` to the ``lab`` command."""
     from lab.reuse.importers import FORMATS
@@ -182,6 +243,22 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
         if name == "summary":
             p.add_argument("--top", type=int, default=10, help="most reused datasets listed (default 10)")
         p.set_defaults(func=func)
+
+    p = sub.add_parser(
+        "observed", help="observed versus declared reuse, from the usage store", parents=[common]
+    )
+    p.add_argument("--store", metavar="DIR", help="usage store (default: $LAB_USAGE_STORE or data/store)")
+    p.add_argument("--registry", metavar="FILE", help="registry file (default: the catalog's reuse-registry)")
+    p.add_argument("--from", dest="start", metavar="YYYY-MM", help="first month of usage read")
+    p.add_argument("--to", dest="end", metavar="YYYY-MM", help="last month of usage read")
+    p.add_argument("--min-api-calls", type=int, default=1, metavar="N", help="calls a month (default 1)")
+    p.add_argument("--min-months", type=int, default=1, metavar="N", help="months a pair (default 1)")
+    p.add_argument(
+        "--min-download-days", type=int, default=4, metavar="N", help="days a month, scheduled downloads (4)"
+    )
+    p.add_argument("--out", metavar="FILE", help="write the follow-up list as CSV")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=cmd_observed)
 
     p = sub.add_parser(
         "diff", help="reuse ids added, removed, changed between two registries", parents=[common]

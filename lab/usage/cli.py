@@ -1,4 +1,4 @@
-"""``lab usage ingest | kpis | top | forget``: the usage commands of the ``lab`` CLI.
+"""``lab usage ingest | kpis | top | forget | publish``: the usage commands of the ``lab`` CLI.
 
 ::
 
@@ -9,6 +9,7 @@
                    [--source SOURCE] --json
     lab usage top --store DIR --metric {dataset_views,downloads,api_calls} --n N [--source SOURCE] --json
     lab usage forget FILE|SHA256 --store DIR [--format FORMAT]
+    lab usage publish --period YYYY-MM --out DIR [--store DIR] [--min-count K] [--license ID] [--json]
 
 ``--store`` defaults to ``$LAB_USAGE_STORE`` or ``data/store``.
 """
@@ -199,6 +200,21 @@ def cmd_forget(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_publish(args: argparse.Namespace) -> int:
+    """Write one month of usage as an open dataset (CSV, CSVW metadata, catalog entry); print the files."""
+    from lab.usage.publish import publish
+
+    store = _existing_store(args.store)
+    result = publish(store, args.period, args.out, min_count=args.min_count, license_id=args.license)
+    if args.json:
+        print(json.dumps(result.as_dict(), ensure_ascii=False, indent=2))
+        return 0
+    for f in result.files:
+        print(f)
+    print(f"{result.period}: {result.datasets:,} datasets, {result.suppressed:,} cells hidden")
+    return 0
+
+
 def _print_table(records: list[dict[str, Any]], columns: list[str]) -> None:
     """A plain aligned table; suppressed cells as ``<k``, unknown as ``–``."""
 
@@ -216,9 +232,9 @@ def _print_table(records: list[dict[str, Any]], columns: list[str]) -> None:
 
 
 def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
-    """Add ``lab usage ingest | kpis | top | forget`` to the ``lab`` CLI."""
+    """Add ``lab usage ingest | kpis | top | forget | publish`` to the ``lab`` CLI."""
     usage = subparsers.add_parser(
-        "usage", help="usage analytics: ingest logs, KPIs, top datasets", parents=[common]
+        "usage", help="usage analytics: ingest logs, KPIs, top datasets, publish", parents=[common]
     )
     usub = usage.add_subparsers(dest="action", required=True, metavar="ACTION")
 
@@ -314,3 +330,20 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--store", metavar="DIR", help=store_help)
     p.add_argument("--format", choices=FORMATS, metavar="FORMAT", help="only the entry read as this format")
     p.set_defaults(func=cmd_forget)
+
+    p = usub.add_parser(
+        "publish", help="one month of usage as an open dataset (CSV + CSVW + catalog entry)", parents=[common]
+    )
+    p.add_argument("--period", required=True, type=_month, metavar="YYYY-MM", help="the month to publish")
+    p.add_argument("--out", required=True, metavar="DIR", help="output folder (created if missing)")
+    p.add_argument("--store", metavar="DIR", help=store_help)
+    p.add_argument(
+        "--min-count",
+        type=int,
+        default=DEFAULT_MIN_COUNT,
+        metavar="K",
+        help="publish by the safe-period rule with threshold K (default 5, at least 2)",
+    )
+    p.add_argument("--license", default="CC-BY-4.0", metavar="ID", help="licence id (default CC-BY-4.0)")
+    p.add_argument("--json", action="store_true", help="print the files and counts as JSON")
+    p.set_defaults(func=cmd_publish)
