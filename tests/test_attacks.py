@@ -57,6 +57,11 @@ def _xlsx_merged_number() -> bytes:
     return buf.getvalue()
 
 
+def _combined(when: str) -> bytes:
+    """One line of an Apache/nginx combined log, dated ``when``."""
+    return f'127.0.0.1 - - [{when}] "GET /dataset/abc HTTP/1.1" 200 2326 "-" "Mozilla/5.0"\n'.encode()
+
+
 def _zip(members: dict[str, bytes]) -> bytes:
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
@@ -113,6 +118,16 @@ INPUTS: dict[str, bytes] = {
     "deep.json": b"[" * 100_000,
     "deep_line.jsonl": b'{"time": "2026-01-01T00:00:00Z"}\n' + b"[" * 100_000 + b"\n",
     # usage
+    "y9999.log": _combined("10/Oct/9999:13:55:36 +0700"),
+    "y0001.log": _combined("10/Oct/0001:13:55:36 +0700"),
+    "html.log": b"<!DOCTYPE html><html><body>502 Bad Gateway</body></html>\n",
+    "empty.log": b"",
+    "gateway.csv": (
+        b"time,method,path,status,consumer\n2026-10-01T00:00:00Z,GET,/api/3/action/package_show,200,app1\n"
+    ),
+    "garbage.log.gz": b"\x1f\x8b\x08\x00" + bytes(range(256)) * 4,
+    "cut.log.gz": gzip.compress(_combined("10/Oct/2026:13:55:36 +0700") * 200)[:-40],
+    "bomb.log.gz": gzip.compress(_combined("10/Oct/2026:13:55:36 +0700") * 60_000, compresslevel=9),
     "cut.jsonl": b'{"time": "2026-01-0',
     "semicolons.csv": b"x;y\n1;2\n",
     "accounts_header.csv": b"id,title\n",
@@ -528,6 +543,35 @@ ATTACKS: list[Attack] = [
         "deep_line.jsonl",
         ("not an API gateway log",),
     ),
+    Attack(
+        "ingest-wrong-format",
+        _ingest("combined", "gateway.csv"),
+        "gateway.csv",
+        ("nothing kept", "all 2 lines rejected as --format combined"),
+    ),
+    Attack("ingest-year-9999", _ingest("combined", "y9999.log"), "y9999.log", ("plausible window",)),
+    Attack("ingest-year-0001", _ingest("combined", "y0001.log"), "y0001.log", ("plausible window",)),
+    Attack(
+        "ingest-html-page", _ingest("combined", "html.log"), "html.log", ("not in the combined log format",)
+    ),
+    Attack("ingest-empty-log", _ingest("combined", "empty.log"), "empty.log", ("no lines in the file",)),
+    Attack("ingest-garbage-gz", _ingest("combined", "garbage.log.gz"), "garbage.log.gz", ("gzip",)),
+    Attack("ingest-cut-gz", _ingest("combined", "cut.log.gz"), "cut.log.gz", ("cut off",)),
+    Attack(
+        "ingest-gz-bomb", _ingest("combined", "bomb.log.gz"), "bomb.log.gz", ("decompresses to more than",)
+    ),
+    Attack(
+        "ingest-bad-timezone",
+        lambda c: [*_ingest("combined", "empty.log")(c), "--timezone", "Mars/Olympus"],
+        "Mars/Olympus",
+        ("unknown time zone",),
+    ),
+    Attack(
+        "usage-kpis-negative-min-count",
+        lambda c: ["usage", "kpis", "--store", str(c.state / "store"), "--min-count", "-1"],
+        "--min-count",
+        ("0 or more",),
+    ),
     # ---- reuse import
     Attack(
         "import-udata-empty", _import("udata-csv", "empty.csv"), "empty.csv", ("not a udata reuse export",)
@@ -564,7 +608,7 @@ def test_the_table_is_large_and_covers_every_entry_point() -> None:
     assert len(ATTACKS) >= 60
     assert len({a.id for a in ATTACKS}) == len(ATTACKS)
     kinds = {a.id.split("-")[0] for a in ATTACKS}
-    assert kinds == {"load", "fetch", "assign", "ingest", "import"}
+    assert kinds == {"load", "fetch", "assign", "ingest", "usage", "import"}
 
 
 @pytest.mark.parametrize("attack", ATTACKS, ids=[a.id for a in ATTACKS])

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import shutil
+import zlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -30,6 +31,7 @@ from tqdm.auto import tqdm
 
 from lab.errors import LabError, ReadError
 from lab.fetch import file_sha256
+from lab.unpack import IncompleteError, TooLargeError, Unpacker, is_gzip
 from lab.usage.adapters import ADAPTERS, FORMATS, Context, Reject
 from lab.usage.dedup import drop_known
 from lab.usage.privacy import fingerprint, load_secret
@@ -38,6 +40,9 @@ from lab.usage.rules import CountingRules, apply_rules
 from lab.usage.schema import conform_events, conform_facts
 from lab.usage.store import EventStore, StoreError, month_label
 from lab.usage.summary import summarise, summary_name
+
+GZIP_STEP = 64 * 1024
+"""Compressed bytes decompressed at a time: at most ~66 MB out per step, whatever the ratio."""
 
 log = logging.getLogger(__name__)
 
@@ -322,12 +327,18 @@ def _ingest_one(
     part_id = f"{sha[:16]}-{fmt}"
     duplicates = 0
     try:
-        if info.kind == "facts":
-            parts, kept, counted, channels = _stage_facts(path, info.read, ctx, staging, part_id)
-        else:
-            parts, kept, counted, channels, duplicates = _stage_events(
-                path, info.read, ctx, staging, part_id, store, progress
-            )
+        source = _plain_input(path, staging / "input")
+        try:
+            if info.kind == "facts":
+                parts, kept, counted, channels = _stage_facts(source, info.read, ctx, staging, part_id)
+            else:
+                parts, kept, counted, channels, duplicates = _stage_events(
+                    source, info.read, ctx, staging, part_id, store, progress
+                )
+        except LabError as err:
+            if source != path and err.file == str(source):  # name the user's file, not its unpacked copy
+                err.file = str(path)
+            raise
         first = month_label(ctx.ts_min, store.timezone) if ctx.ts_min is not None else None
         last = month_label(ctx.ts_max, store.timezone) if ctx.ts_max is not None else None
         result = IngestResult(
@@ -396,6 +407,36 @@ def _ingest_one(
         shutil.rmtree(staging, ignore_errors=True)
     log.info("%s", result.summary())
     return result
+
+
+def _plain_input(path: Path, folder: Path) -> Path:
+    """The file to parse: ``path`` itself, or its decompressed copy when it is gzip (a rotated log).
+
+    Rotated web logs are kept as ``access.log.2.gz``; every format may come compressed. The copy is
+    decompressed in steps within ``$LAB_MAX_UNPACKED_MB`` (a decompression bomb is refused) into
+    ``folder`` (the file's staging folder, removed after the ingest).
+
+    Raises
+    ------
+    lab.errors.ReadError
+        Not a valid gzip stream, cut off, or decompressing past the limit; the message names ``path``.
+    """
+    with open(path, "rb") as fh:
+        if not is_gzip(fh.read(2)):
+            return path
+    folder.mkdir(parents=True, exist_ok=True)
+    plain = folder / (path.name.removesuffix(".gz") or "input")
+    unpacker = Unpacker("gzip")
+    try:
+        with open(path, "rb") as src, open(plain, "wb") as dst:
+            while block := src.read(GZIP_STEP):
+                dst.write(unpacker.feed(block))
+            dst.write(unpacker.finish())
+    except zlib.error as err:
+        raise ReadError(f"not a valid gzip stream ({err}): a damaged .gz file", file=path) from None
+    except (IncompleteError, TooLargeError) as err:
+        raise ReadError(str(err), file=path) from None
+    return plain
 
 
 def _nothing_kept(result: IngestResult) -> str:
