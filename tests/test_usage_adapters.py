@@ -3,6 +3,7 @@ with their reason and never stop an ingest, and data.gouv.fr's own expected coun
 
 from __future__ import annotations
 
+import gzip
 from pathlib import Path
 
 import polars as pl
@@ -92,14 +93,22 @@ def test_ten_percent_garbage_ingests_the_rest_and_reports_the_rejects(tmp_path: 
     assert sorted(got.get_column("dataset_id").to_list()) == [str(101000 + i) for i in range(900)]
 
 
-def test_haproxy_sample_matches_datagouv_expected_dataset_counts(shared_data: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("rotated", [False, True], ids=["plain", "gzip-rotated"])
+def test_haproxy_sample_matches_datagouv_expected_dataset_counts(
+    shared_data: Path, tmp_path: Path, rotated: bool
+) -> None:
     """The real data.gouv.fr HAProxy sample, counted as data.gouv.fr counts it, gives exactly the
-    per-dataset counts its pipeline ships beside it."""
+    per-dataset counts its pipeline ships beside it; the same log rotated and gzipped (as logrotate
+    keeps it) gives the same counts."""
     fixtures = shared_data / "datagouv_pipeline_fixtures"
+    log_file = fixtures / "test_raw.log"
+    if rotated:
+        log_file = tmp_path / "haproxy.log.1.gz"
+        log_file.write_bytes(gzip.compress((fixtures / "test_raw.log").read_bytes()))
     catalog = pl.read_csv(fixtures / "test_datasets_catalog.csv", separator=";", infer_schema=False)
     keys = catalog_keys(catalog.get_column("id").to_list(), catalog.get_column("slug").to_list())
     (r,) = usage.ingest(
-        fixtures / "test_raw.log",
+        log_file,
         "haproxy",
         store=tmp_path / "store",
         rules=usage.datagouv_rules(keys),
