@@ -583,7 +583,7 @@ def retrying(attempt: Callable[[], T], shown: str, *, dataset: str | None, file:
                 file=file,
             ) from None
         if n < TRIES:
-            log.warning("%s; trying again in %.1f s (try %d of %d)", problem, delay, n + 1, TRIES)
+            log.info("%s; trying again in %.1f s (try %d of %d)", problem, delay, n + 1, TRIES)
             _sleep(delay)
     raise FetchError(f"{problem}; gave up after {TRIES} tries", dataset=dataset, file=file)
 

@@ -633,7 +633,8 @@ def test_a_bad_input_exits_2_with_one_line_and_changes_nothing(
 
 
 @pytest.mark.parametrize(
-    "attack_id", ["load-secret-symlink", "load-hanoi-sensor", "import-ckan-deep", "assign-units-zip-bomb"]
+    "attack_id",
+    ["load-secret-symlink", "load-hanoi-sensor", "import-ckan-deep", "assign-units-zip-bomb", "fetch-503"],
 )
 def test_the_lab_command_itself_prints_the_same_one_line(attack_id: str, ctx: SimpleNamespace) -> None:
     """The installed entry point (a real process): exit 2 and one line on stderr, as in-process."""
