@@ -284,6 +284,32 @@ def test_ga4_pages_and_site_exports(tmp_path: Path) -> None:
     assert rows[("ga4_site.csv", "2024-02", None, "visits")] == (100, True)
 
 
+def test_ga4_interface_download_layout(tmp_path: Path) -> None:
+    """The GA4 interface's "Pages and screens" download (display titles, no date column, the period in
+    the header block, a quoted path holding a comma) gives whole-month page views per dataset."""
+    (r,) = usage.ingest(DATA / "ga4_ui_pages_2024-10.csv", "ga4", store=tmp_path / "s")
+    assert (r.lines_read, r.lines_rejected) == (6, 0)
+    facts = usage.EventStore(tmp_path / "s").scan_facts().collect()
+    got = {(f["dataset_id"], f["metric"]): (f["value"], f["partial"]) for f in facts.iter_rows(named=True)}
+    assert set(facts.get_column("month").cast(pl.String)) == {"2024-10-01"}
+    assert got == {
+        ("102528", "page_views"): (812 + 95, False),  # the page and its download page
+        ("101095", "page_views"): (377, False),
+        (None, "page_views"): (5210 + 812 + 377 + 95 + 64 + 40, False),  # every page, a whole month
+    }  # "Active users" is not additive over pages: no fact from it
+
+
+def test_ga4_interface_download_over_two_months_is_refused(tmp_path: Path) -> None:
+    text = (DATA / "ga4_ui_pages_2024-10.csv").read_text(encoding="utf-8")
+    two = tmp_path / "ga4_two_months.csv"
+    two.write_text(text.replace("# End date: 20241031", "# End date: 20241111"), encoding="utf-8")
+    with pytest.raises(ReadError, match=r"ga4_two_months.csv: covers 2024-10-01 … 2024-11-11, more than one"):
+        usage.ingest(two, "ga4", store=tmp_path / "s")
+    assert not (tmp_path / "s" / "_ledger.json").exists() or "ga4_two" not in (
+        tmp_path / "s" / "_ledger.json"
+    ).read_text(encoding="utf-8")
+
+
 def test_unknown_format_and_missing_file(tmp_path: Path) -> None:
     from lab.errors import LabError
 

@@ -1,8 +1,20 @@
 """Google Analytics 4 CSV exports → monthly facts, not events.
 
-Columns use the GA4 Data API names: ``date`` (``YYYYMMDD``), optionally ``pagePath``, and metrics
-``sessions``, ``totalUsers``, ``screenPageViews`` (others are ignored). Lines starting with ``#`` (the
-header block of an export from the GA4 interface) and blank lines are skipped.
+Two layouts are read:
+
+* the **GA4 Data API** names (a BigQuery or API extract): ``date`` (``YYYYMMDD``), optionally
+  ``pagePath``, and metrics ``sessions``, ``totalUsers``, ``screenPageViews``;
+* the **GA4 interface's download** (Reports → Pages and screens → Share → Download CSV): a ``#``
+  header block that names the report, account, property, segment and ``# Start date: YYYYMMDD`` /
+  ``# End date: YYYYMMDD``, then the table's display titles: ``Page path and screen class``, ``Views``,
+  ``Active users``, ``Views per active user``, ``Average engagement time per active user``,
+  ``Event count``, ``Key events``, ``Total revenue`` (and ``Date`` when that dimension was added).
+  Titles map to the API names (``Views`` → ``screenPageViews``, ``Sessions`` → ``sessions``,
+  ``Total users`` → ``totalUsers``); ``Active users`` and the ratios are not additive and are ignored.
+  Without a ``Date`` column the whole file is the header block's period, which must lie within one
+  month (export one month at a time, or add the Date dimension).
+
+Other columns are ignored; ``#`` lines and blank lines are skipped.
 
 Facts per month:
 
@@ -18,7 +30,9 @@ A month whose first or last day is missing from the export is flagged ``partial`
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 
 import polars as pl
@@ -32,10 +46,54 @@ from lab.usage.schema import conform_facts
 
 METRICS = {"screenPageViews": "page_views", "sessions": "sessions", "totalUsers": "user_days"}
 
+UI_TITLES = {
+    "date": "date",
+    "page path and screen class": "pagePath",
+    "page path": "pagePath",
+    "views": "screenPageViews",
+    "sessions": "sessions",
+    "total users": "totalUsers",
+}
+"""The GA4 interface's column titles (lower case) → the Data API names."""
+
+_PERIOD = re.compile(rb"^#\s*(Start|End) date:\s*(\d{8})\s*$", re.MULTILINE)
+
+
+def export_period(path: Path) -> tuple[date, date] | None:
+    """The ``# Start date`` / ``# End date`` of a GA4 interface download's header block, if both."""
+    with open(path, "rb") as fh:
+        head = fh.read(4096)
+    found = {m.group(1).decode(): m.group(2).decode() for m in _PERIOD.finditer(head.replace(b"\r", b""))}
+    try:
+        return date.fromisoformat(found["Start"]), date.fromisoformat(found["End"])
+    except (KeyError, ValueError):
+        return None
+
+
+def _with_period(rows: pl.DataFrame, path: Path) -> tuple[pl.DataFrame, tuple[date, date] | None]:
+    """Rows of an export without a date column, dated by the header block's period (one month)."""
+    period = export_period(path)
+    if period is None:
+        raise ReadError(
+            "no date column and no '# Start date' / '# End date' lines: not a GA4 export", file=path.name
+        )
+    start, end = period
+    if (start.year, start.month) != (end.year, end.month) or end < start:
+        raise ReadError(
+            f"covers {start} … {end}, more than one month: download one month at a time from GA4, "
+            "or add the Date dimension",
+            file=path.name,
+        )
+    return rows.with_columns(date=pl.lit(start.strftime("%Y%m%d"))), period
+
 
 def read_ga4_csv(path: Path, ctx: Context) -> Iterator[pl.DataFrame]:
     """Adapter: a GA4 CSV export (date, pagePath, sessions, totalUsers, screenPageViews) → monthly facts."""
     rows = read_csv_text(path, skip_comments=True)
+    rows = rows.rename({c: UI_TITLES[c.lower()] for c in rows.columns if c.lower() in UI_TITLES})
+    period = None
+    if "date" not in rows.columns and any(c in rows.columns for c in METRICS):
+        rows, period = _with_period(rows, path)
     columns = [c for c in rows.columns if c != "line_no"]
     c_date = pick_column(columns, "date")
     c_path = pick_column(columns, "pagePath", "page_path", "page path")
@@ -76,7 +134,12 @@ def read_ga4_csv(path: Path, ctx: Context) -> Iterator[pl.DataFrame]:
     ctx.note_times(good.with_columns(ts=pl.col("_day")))
     if good.is_empty():
         return
-    days = good.group_by("_month").agg(first=pl.col("_day").min(), last=pl.col("_day").max())
+    if period is None:
+        days = good.group_by("_month").agg(first=pl.col("_day").min(), last=pl.col("_day").max())
+    else:  # the header block's period, not the one day every row was dated with
+        days = pl.DataFrame({"first": [period[0]], "last": [period[1]]}).with_columns(
+            _month=pl.col("first").dt.truncate("1mo")
+        )
     partial = days.select(
         "_month",
         partial=(pl.col("first") > pl.col("_month")) | (pl.col("last") < pl.col("_month").dt.month_end()),
