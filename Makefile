@@ -28,7 +28,7 @@ $(VENV)/.installed-main: pyproject.toml uv.lock | $(UV)
 	@touch $@
 
 $(VENV)/.installed-dev: pyproject.toml uv.lock | $(UV)
-	$(UV) sync --frozen --inexact --extra dev --python $(BIN)/python
+	$(UV) sync --frozen --inexact --extra dev --extra cluster --python $(BIN)/python
 	@touch $@ $(VENV)/.installed-main
 
 .PHONY: help install install-dev chromium demo reports test lint bench app lab lab-vi docs lock clean

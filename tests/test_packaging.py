@@ -19,7 +19,8 @@ def test_environment_yml_installs_what_pyproject_declares(root: Path) -> None:
     project = _pyproject(root)["project"]
     env = yaml.safe_load((root / "environment.yml").read_text(encoding="utf-8"))
     pip = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict) and "pip" in d)
-    declared = set(project["dependencies"]) | set(project["optional-dependencies"]["dev"])
+    extras = project["optional-dependencies"]
+    declared = set(project["dependencies"]) | set(extras["dev"]) | set(extras["cluster"])
     assert set(p for p in pip if not p.startswith("-")) == declared
     assert "--editable ." in pip
     python = next(d for d in env["dependencies"] if isinstance(d, str) and d.startswith("python"))
@@ -35,7 +36,8 @@ def test_lock_file_pins_every_dependency(root: Path) -> None:
     lock = tomllib.loads((root / "uv.lock").read_text(encoding="utf-8"))
     locked = {p["name"].lower() for p in lock["package"]}
     project = _pyproject(root)["project"]
-    for dep in [*project["dependencies"], *project["optional-dependencies"]["dev"]]:
+    extras = project["optional-dependencies"]
+    for dep in [*project["dependencies"], *extras["dev"], *extras["cluster"]]:
         name = re.split(r"[<>=\[ ]", dep)[0].lower().replace("_", "-")
         assert name in locked, f"{name} is not in uv.lock: run `make lock`"
 
