@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -66,18 +68,20 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     new = not EventStore(args.store).exists()
     # a new store takes its time zone from --store-timezone, else from --timezone (default Asia/Ho_Chi_Minh)
     store = EventStore(args.store, timezone=args.store_timezone or (args.timezone if new else None))
-    results = ingest(
-        [Path(f) for f in args.files],
-        args.format,
-        store=store,
-        rules=rules,
-        counting=UDATA_COUNTING if args.udata else CountingRules(),
-        timezone=args.timezone,
-        options=options,
-        progress=None if not args.json else False,
-        earliest=args.earliest,
-        latest=args.latest,
-    )
+    with _cluster(args) as client:
+        results = ingest(
+            [Path(f) for f in args.files],
+            args.format,
+            store=store,
+            rules=rules,
+            counting=UDATA_COUNTING if args.udata else CountingRules(),
+            timezone=args.timezone,
+            options=options,
+            progress=None if not args.json else False,
+            earliest=args.earliest,
+            latest=args.latest,
+            client=client,
+        )
     if args.json:
         print(json.dumps([r.as_dict(with_text=True) for r in results], ensure_ascii=False, indent=2))
         return 0
@@ -119,6 +123,43 @@ def _existing_store(path: str | None):  # type: ignore[no-untyped-def]
     return store
 
 
+@contextmanager
+def _cluster(args: argparse.Namespace) -> Iterator[Any]:
+    """A Dask client when ``--workers``/``--scheduler``/``$LAB_DASK_SCHEDULER`` ask for one, else None
+    (and nothing of Dask imported)."""
+    from lab.usage import cluster
+
+    if not cluster.wanted(args.workers, args.scheduler):
+        yield None
+        return
+    with cluster.connect(args.workers, args.scheduler) as client:
+        yield client
+
+
+def _on_cluster(store: Any, client: Any) -> Any:
+    """``store`` itself, or the same store with its summaries reduced on the cluster."""
+    if client is None:
+        return store
+    from lab.usage.cluster import ClusterStore
+
+    return ClusterStore(store.path, client)
+
+
+def _cluster_flags(p: argparse.ArgumentParser) -> None:
+    """``--workers N`` and ``--scheduler ADDR`` (docs/guides/cluster.md)."""
+    p.add_argument(
+        "--workers",
+        type=int,
+        metavar="N",
+        help="run on a local Dask cluster of N worker processes (needs the extra lab[cluster])",
+    )
+    p.add_argument(
+        "--scheduler",
+        metavar="ADDR",
+        help="run on the Dask cluster at ADDR, e.g. tcp://10.0.0.5:8786 (default $LAB_DASK_SCHEDULER)",
+    )
+
+
 def _check_min_count(value: int) -> int:
     if value < 0:
         raise LabError(f"--min-count must be 0 or more, not {value}")
@@ -133,14 +174,15 @@ def cmd_kpis(args: argparse.Namespace) -> int:
     _check_min_count(args.min_count)
     args.store = _existing_store(args.store)
 
-    table = portal_totals(
-        args.store,
-        start=args.start,
-        end=args.end,
-        by=args.by,
-        min_count=args.min_count,
-        source=args.source,
-    )
+    with _cluster(args) as client:
+        table = portal_totals(
+            _on_cluster(args.store, client),
+            start=args.start,
+            end=args.end,
+            by=args.by,
+            min_count=args.min_count,
+            source=args.source,
+        )
     records = _records(table, TOTALS)
     timezone = args.store.timezone
     for record, row in zip(records, table.iter_rows(named=True), strict=True):
@@ -161,15 +203,16 @@ def cmd_top(args: argparse.Namespace) -> int:
     _check_min_count(args.min_count)
     args.store = _existing_store(args.store)
 
-    table = top_datasets(
-        args.store,
-        metric=args.metric,
-        n=args.n,
-        start=args.start,
-        end=args.end,
-        min_count=args.min_count,
-        source=args.source,
-    )
+    with _cluster(args) as client:
+        table = top_datasets(
+            _on_cluster(args.store, client),
+            metric=args.metric,
+            n=args.n,
+            start=args.start,
+            end=args.end,
+            min_count=args.min_count,
+            source=args.source,
+        )
     records = [
         {
             "rank": r["rank"],
@@ -275,6 +318,7 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
         "--udata", action="store_true", help="data.gouv.fr routes and counting (every hit, 200/302 only)"
     )
     p.add_argument("--json", action="store_true", help="print JSON (with the first rejected lines)")
+    _cluster_flags(p)
     p.set_defaults(func=cmd_ingest)
 
     p = usub.add_parser("kpis", help="portal totals per month or day", parents=[common])
@@ -295,6 +339,7 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
         help="only this source: events, or an import format (datagouv-metrics, socrata-site-metrics, ga4)",
     )
     p.add_argument("--json", action="store_true", help="print a JSON list of records")
+    _cluster_flags(p)
     p.set_defaults(func=cmd_kpis)
 
     p = usub.add_parser("top", help="top datasets by views, downloads or API calls", parents=[common])
@@ -321,6 +366,7 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
         help="only this source: events, or an import format (datagouv-metrics, socrata-site-metrics, ga4)",
     )
     p.add_argument("--json", action="store_true", help="print a JSON list of records")
+    _cluster_flags(p)
     p.set_defaults(func=cmd_top)
 
     p = usub.add_parser(

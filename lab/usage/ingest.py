@@ -18,6 +18,7 @@ rejected, a warning names the top reasons.
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 import zlib
 from collections.abc import Iterable, Mapping
@@ -193,6 +194,7 @@ def ingest(
     earliest: date | datetime | str | None = None,
     latest: date | datetime | str | None = None,
     demo: Mapping[str, Any] | None = None,
+    client: Any = None,
 ) -> list[IngestResult]:
     """Ingest input files of one format into the store.
 
@@ -224,6 +226,9 @@ def ingest(
     demo
         The identity of the demo portal the files come from (``generator``, ``seed``, ``scale``):
         recorded in the store, which refuses files of another demo.
+    client
+        A Dask client (:func:`lab.usage.cluster.connect`): the files are read in parallel on its
+        workers, then counted and committed here one at a time, in order (the same store as without).
 
     Returns
     -------
@@ -259,24 +264,45 @@ def ingest(
         if any(bool(e.get("synthetic")) != synthetic for e in store.entries()):
             kind = "synthetic (demo)" if not synthetic else "real"
             raise StoreError(f"holds {kind} usage data: use another store for these files", file=store.path)
-        for path in files:
-            results.append(
-                _ingest_one(
-                    path,
-                    fmt,
-                    store,
-                    secret,
-                    print_,
-                    rules=rules or PORTAL_RULES,
-                    counting=counting or CountingRules(),
-                    timezone=timezone or store.timezone,
-                    options=dict(options or {}),
-                    synthetic=synthetic,
-                    progress=progress,
-                    window=window,
-                    demo=demo_id,
-                )
+        pending: dict[Path, Any] = {}
+        if client is not None:
+            from lab.usage.cluster import read_ahead
+
+            shared = Context(
+                secret=secret,
+                source_file="",
+                rules=rules or PORTAL_RULES,
+                counting=counting or CountingRules(),
+                timezone=timezone or store.timezone,
+                options=dict(options or {}),
+                window=window,
             )
+            pending = read_ahead(client, files, fmt, store, shared, store.timezone)
+        try:
+            for path in files:
+                results.append(
+                    _ingest_one(
+                        path,
+                        fmt,
+                        store,
+                        secret,
+                        print_,
+                        rules=rules or PORTAL_RULES,
+                        counting=counting or CountingRules(),
+                        timezone=timezone or store.timezone,
+                        options=dict(options or {}),
+                        synthetic=synthetic,
+                        progress=progress,
+                        window=window,
+                        demo=demo_id,
+                        pending=pending.get(path),
+                    )
+                )
+        finally:
+            for future in pending.values():
+                future.cancel()
+            for folder in (store.path / ".staging").glob(f"{os.getpid()}-read-*"):
+                shutil.rmtree(folder, ignore_errors=True)
     return results
 
 
@@ -307,8 +333,10 @@ def _ingest_one(
     progress: bool | None,
     window: tuple[datetime, datetime] | None = None,
     demo: dict[str, Any] | None = None,
+    pending: Any = None,
 ) -> IngestResult:
-    sha = file_sha256(path)
+    remote = pending.result() if pending is not None else None  # a worker read the file (cluster.py)
+    sha = remote.sha256 if remote is not None else file_sha256(path)
     known = store.entry(sha, fmt)
     if known is not None:
         log.info("%s: already ingested as %s (sha256 %s)", path, fmt, sha[:12])
@@ -323,13 +351,21 @@ def _ingest_one(
         options=options,
         window=window if info.kind == "events" else None,
     )
+    if remote is not None:
+        ctx = remote.ctx
     staging = store.staging_dir(sha)
+    if remote is not None and (remote.folder / "raw").is_dir():
+        (remote.folder / "raw").rename(staging / "raw")  # the worker's batches, on the same filesystem
     part_id = f"{sha[:16]}-{fmt}"
     duplicates = 0
     try:
-        source = _plain_input(path, staging / "input")
+        source = _plain_input(path, staging / "input") if remote is None else path
         try:
-            if info.kind == "facts":
+            if remote is not None:
+                parts, kept, counted, channels, duplicates = count_months(
+                    {}, staging, part_id, ctx, store, progress
+                )
+            elif info.kind == "facts":
                 parts, kept, counted, channels = _stage_facts(source, info.read, ctx, staging, part_id)
             else:
                 parts, kept, counted, channels, duplicates = _stage_events(
@@ -474,13 +510,33 @@ def _stage_events(
     store: EventStore,
     progress: bool | None,
 ) -> tuple[list[str], int, int, set[str], int]:
-    """Stage the adapter's batches by month, apply the counting rules per month, write the parts.
+    """Stage the adapter's batches by month, apply the counting rules per month, write the parts."""
+    held = read_to_raw(path, read, ctx, staging / "raw", store.timezone, progress)
+    return count_months(held, staging, part_id, ctx, store, progress)
 
-    Batches stay in memory up to :data:`SPILL_ROWS` events, then every month's batches are spilled to
-    Parquet in ``.staging/raw/<YYYYMM>/``: memory is bounded by that and by one month of one file.
+
+def read_to_raw(
+    path: Path,
+    read: Any,
+    ctx: Context,
+    raw: Path,
+    timezone: str,
+    progress: bool | None,
+    spill_rows: int | None = None,
+) -> dict[int, list[pl.DataFrame]]:
+    """The reading half of an ingest: the adapter's staged batches, by month (``YYYYMM``).
+
+    Batches stay in memory up to ``spill_rows`` events (default :data:`SPILL_ROWS`), then every month's
+    batches are spilled to Parquet in ``raw/<YYYYMM>/batch-<n>.parquet``: memory is bounded by that.
+    A cluster worker spills everything (``spill_rows=0``) and returns nothing held, so that the
+    client's :func:`count_months` reads the same batches in the same order as one process would.
+
+    Returns
+    -------
+    dict
+        The batches still held in memory, per month, in file order (after the spilled ones).
     """
-    raw = staging / "raw"
-    tz = store.timezone
+    limit = SPILL_ROWS if spill_rows is None else spill_rows
     held: dict[int, list[pl.DataFrame]] = {}
     held_rows = 0
     n_batch = 0
@@ -501,15 +557,38 @@ def _stage_events(
             bar.update(ctx.lines_read - bar.n)
             if frame.is_empty():
                 continue
-            local = pl.col("ts").dt.convert_time_zone(tz)
+            local = pl.col("ts").dt.convert_time_zone(timezone)
             keyed = frame.with_columns(_ym=local.dt.year() * 100 + local.dt.month())
             for (ym,), part in keyed.partition_by("_ym", as_dict=True, include_key=False).items():
                 held.setdefault(int(ym), []).append(part)
             held_rows += frame.height
-            if held_rows > SPILL_ROWS:
+            if held_rows > limit:
                 spill()
+        if limit == 0 and held:
+            spill()
     finally:
         bar.close()
+    return held
+
+
+def count_months(
+    held: dict[int, list[pl.DataFrame]],
+    staging: Path,
+    part_id: str,
+    ctx: Context,
+    store: EventStore,
+    progress: bool | None,
+) -> tuple[list[str], int, int, set[str], int]:
+    """The counting half of an ingest: per month, the file's batches (spilled ones first, in file
+    order), less the events the store already holds, through the counting rules, written as a part and
+    its summary in ``staging``. Single-writer: it reads the store, so files are counted one at a time.
+
+    Returns
+    -------
+    tuple
+        Part paths (relative), events kept, events counted, channels seen, duplicates dropped.
+    """
+    raw = staging / "raw"
     spilled = {int(p.name) for p in raw.iterdir()} if raw.is_dir() else set()
     months = sorted(spilled | set(held))
     parts: list[str] = []
@@ -518,9 +597,8 @@ def _stage_events(
     for ym in tqdm(
         months, desc="counting rules", unit=" month", disable=None if progress is None else not progress
     ):
-        frames = list(held.pop(ym, []))
-        if (raw / f"{ym}").is_dir():
-            frames.append(pl.read_parquet(raw / f"{ym}" / "*.parquet"))
+        frames = [pl.read_parquet(raw / f"{ym}" / "*.parquet")] if (raw / f"{ym}").is_dir() else []
+        frames.extend(held.pop(ym, []))
         staged = pl.concat(frames)
         staged, dropped = drop_known(staged, store.month_parts(ym // 100, ym % 100))
         duplicates += dropped

@@ -1,0 +1,237 @@
+"""The usage store on a Dask cluster: parallel reading at ingest, partition-parallel KPIs.
+
+The single-process path is the default and imports nothing of Dask; this module imports it only when a
+cluster is asked for (``--workers N``, ``--scheduler ADDR`` or ``$LAB_DASK_SCHEDULER``), from the
+optional extra ``lab[cluster]`` (``dask[distributed]``). Polars stays the compute kernel in every task.
+
+**Ingest.** Each input file is read by one task on a worker (:func:`read_on_worker`): the file's
+sha256, then the adapter's staged batches spilled by month into a staging folder of the store (a
+filesystem every worker sees). The client then counts the files one at a time, in input order, with
+the very function one process uses (:func:`lab.usage.ingest.count_months`: content deduplication
+against the store, the counting rules, the parts and their summaries) and commits each through the
+store's single-writer, atomic ledger. The store is therefore the same, part for part, as a
+single-process ingest: a killed worker's task is run again elsewhere (its staging folder is started
+afresh), and a killed client leaves the store as it was (nothing is in the ledger until its commit).
+
+**KPIs.** Every KPI reads the per-part summaries (:mod:`lab.usage.summary`): partial aggregates made
+once at ingest. On a cluster, one task per month partition reduces that month's summaries
+(:func:`month_partial`: counts summed per key columns, visitor and account keys made distinct) and the
+client merges the months by concatenation; :class:`ClusterStore` hands the merged partials to the same
+KPI functions (:mod:`lab.usage.kpis`), which add counts and take distinct keys over the merged sets,
+rank the full merged counts for a top-N and compute growth after the merge. One implementation of each
+KPI, identical figures to the last digit (the tests compare the JSON byte for byte).
+
+Paths go through :mod:`fsspec`-style strings: local folders and shared mounts are what the tests use;
+an object store (``s3://`` through s3fs) is the next step (docs/guides/cluster.md).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from lab.errors import LabError
+from lab.usage.adapters import ADAPTERS, Context
+from lab.usage.store import EventStore
+from lab.usage.summary import KEY_KINDS, SUMMARY_SCHEMA
+
+log = logging.getLogger(__name__)
+
+SCHEDULER_ENV = "LAB_DASK_SCHEDULER"
+"""Environment variable naming the scheduler (``tcp://host:8786``) every usage command then uses."""
+
+
+class ClusterError(LabError):
+    """A cluster that cannot be reached or started, or the extra that is not installed."""
+
+
+def wanted(workers: int | None = None, scheduler: str | None = None) -> bool:
+    """True when a cluster is asked for: ``workers``, ``scheduler`` or ``$LAB_DASK_SCHEDULER``."""
+    return bool(workers) or bool(scheduler) or bool(os.environ.get(SCHEDULER_ENV, "").strip())
+
+
+@contextmanager
+def connect(workers: int | None = None, scheduler: str | None = None) -> Iterator[Any]:
+    """A Dask client: to ``scheduler`` (or ``$LAB_DASK_SCHEDULER``), else to a local cluster of
+    ``workers`` processes on 127.0.0.1 (one thread each; polars threads shared out among them).
+
+    Raises
+    ------
+    ClusterError
+        The extra is not installed, the scheduler does not answer, or ``workers`` is below 1.
+    """
+    address = scheduler or os.environ.get(SCHEDULER_ENV, "").strip() or None
+    if address is None and (workers is None or workers < 1):
+        raise ClusterError(f"--workers must be 1 or more, not {workers}")
+    try:
+        from dask.distributed import Client, LocalCluster
+    except ImportError:
+        raise ClusterError(
+            "a cluster needs Dask: install the lab's cluster extra (pip install 'lab[cluster]')"
+        ) from None
+    for name in ("distributed", "dask"):  # their start and stop chatter is not the user's business
+        logging.getLogger(name).setLevel(logging.WARNING)
+    if address is not None:
+        try:
+            client = Client(address, timeout="20s")
+        except (OSError, TimeoutError) as exc:
+            raise ClusterError(f"the Dask scheduler {address} does not answer ({exc})") from None
+        try:
+            yield client
+        finally:
+            client.close()
+        return
+    assert workers is not None
+    threads = str(max(1, (os.cpu_count() or 1) // workers))
+    with (
+        LocalCluster(
+            n_workers=workers,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address=None,
+            env={"POLARS_MAX_THREADS": threads},
+        ) as cluster,
+        Client(cluster) as client,
+    ):
+        yield client
+
+
+# ----------------------------------------------------------------------------------------- ingest
+@dataclass
+class RemoteRead:
+    """What a worker read of one file: its sha256, the filled adapter context, the staging folder."""
+
+    sha256: str
+    ctx: Context
+    folder: Path
+
+
+def read_on_worker(path: str, fmt: str, ctx: Context, folder: str, timezone: str) -> RemoteRead:
+    """A task: read one input file into ``folder/raw/<YYYYMM>/batch-*.parquet`` (everything spilled).
+
+    ``folder`` is emptied first, so a task run again after a killed worker starts afresh.
+    """
+    from lab.fetch import file_sha256
+    from lab.usage.ingest import _plain_input, read_to_raw
+
+    src, out = Path(path), Path(folder)
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir(parents=True)
+    sha = file_sha256(src)
+    ctx.source_file = f"{src.name}@{sha[:12]}"
+    plain = _plain_input(src, out / "input")
+    try:
+        read_to_raw(plain, ADAPTERS[fmt].read, ctx, out / "raw", timezone, progress=False, spill_rows=0)
+    finally:
+        shutil.rmtree(out / "input", ignore_errors=True)
+    return RemoteRead(sha, ctx, out)
+
+
+def read_ahead(
+    client: Any, files: Sequence[Path], fmt: str, store: EventStore, ctx: Context, timezone: str
+) -> dict[Path, Any]:
+    """Submit one reading task per events file; the futures, by path (facts files are read locally)."""
+    if ADAPTERS[fmt].kind != "events":
+        return {}
+    root = store.path / ".staging"
+    futures = {}
+    for i, path in enumerate(files):
+        folder = root / f"{os.getpid()}-read-{i:05d}"
+        futures[path] = client.submit(
+            read_on_worker, str(path.resolve()), fmt, ctx, str(folder), timezone, pure=False, retries=2
+        )
+    return futures
+
+
+# ------------------------------------------------------------------------------------------- KPIs
+def month_partial(files: Sequence[str]) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """A task: one month partition's summaries reduced to partial aggregates.
+
+    Returns
+    -------
+    tuple
+        The counts (every summary kind but the key lists; ``n`` summed per the other columns) and the
+        distinct keys (``kind``, ``key``) of the month.
+    """
+    sums = pl.scan_parquet(list(files), hive_partitioning=True)
+    group = [c for c in (*SUMMARY_SCHEMA, "year", "month") if c not in ("n", "key")]
+    counts = (
+        sums.filter(~pl.col("kind").is_in(list(KEY_KINDS)))
+        .group_by(group)
+        .agg(pl.col("n").sum())
+        .sort(group, nulls_last=True)
+    )
+    keys = (
+        sums.filter(pl.col("kind").is_in(list(KEY_KINDS)))
+        .select("kind", "year", "month", "key")
+        .unique()
+        .sort("kind", "key")
+    )
+    return tuple(pl.collect_all([counts, keys]))  # type: ignore[return-value]
+
+
+class ClusterStore(EventStore):
+    """An :class:`EventStore` whose summaries are reduced per month partition on a Dask cluster.
+
+    The KPI functions of :mod:`lab.usage.kpis` take it like any store; only the reading of the
+    summaries differs (partials from the workers, merged here).
+    """
+
+    def __init__(self, path: str | Path | None, client: Any) -> None:
+        super().__init__(path)
+        self.client = client
+        self._partials: tuple[Any, pl.DataFrame, pl.DataFrame] | None = None
+
+    def _merged(self) -> tuple[pl.DataFrame, pl.DataFrame] | None:
+        files = self.summary_files()
+        if files is None:
+            return None
+        stamp = self._ledger_stamp()
+        if self._partials is not None and self._partials[0] == stamp:
+            return self._partials[1], self._partials[2]
+        by_month: dict[str, list[str]] = {}
+        for f in files:
+            by_month.setdefault(str(f.parent), []).append(str(f))
+        futures = [self.client.submit(month_partial, by_month[m], pure=False) for m in sorted(by_month)]
+        results = self.client.gather(futures)
+        schema = pl.Schema({**SUMMARY_SCHEMA, "year": pl.Int64, "month": pl.Int64})
+        counts = pl.concat(
+            [
+                pl.DataFrame(schema=schema),
+                *[r[0].with_columns(key=pl.lit(None, dtype=pl.UInt64)).select(list(schema)) for r in results],
+            ],
+            how="vertical_relaxed",
+        )
+        keys = pl.concat(
+            [
+                pl.DataFrame(
+                    schema={"kind": pl.String, "year": pl.Int64, "month": pl.Int64, "key": pl.UInt64}
+                ),
+                *[r[1] for r in results],
+            ],
+            how="vertical_relaxed",
+        )
+        self._partials = (stamp, counts, keys)
+        log.info("summaries reduced on the cluster: %d month partitions", len(by_month))
+        return counts, keys
+
+    def scan_summaries(self) -> pl.LazyFrame | None:
+        """The month partials' counts (see :func:`month_partial`), merged; None without summaries."""
+        merged = self._merged()
+        return None if merged is None else merged[0].lazy()
+
+    def scan_summary_keys(self, kind: str) -> pl.LazyFrame:
+        """The distinct ``visitor`` or ``account`` keys of every month partition: ``year, month, key``."""
+        merged = self._merged()
+        if merged is None:
+            return super().scan_summary_keys(kind)
+        return merged[1].lazy().filter(pl.col("kind") == kind).select("year", "month", "key")
