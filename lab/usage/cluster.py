@@ -55,7 +55,7 @@ class ClusterError(LabError):
 
 def wanted(workers: int | None = None, scheduler: str | None = None) -> bool:
     """True when a cluster is asked for: ``workers``, ``scheduler`` or ``$LAB_DASK_SCHEDULER``."""
-    return bool(workers) or bool(scheduler) or bool(os.environ.get(SCHEDULER_ENV, "").strip())
+    return workers is not None or bool(scheduler) or bool(os.environ.get(SCHEDULER_ENV, "").strip())
 
 
 @contextmanager
@@ -210,6 +210,7 @@ class ClusterStore(EventStore):
                 *[r[0].with_columns(key=pl.lit(None, dtype=pl.UInt64)).select(list(schema)) for r in results],
             ],
             how="vertical_relaxed",
+            rechunk=True,
         )
         keys = pl.concat(
             [
@@ -219,6 +220,7 @@ class ClusterStore(EventStore):
                 *[r[1] for r in results],
             ],
             how="vertical_relaxed",
+            rechunk=True,
         )
         self._partials = (stamp, counts, keys)
         log.info("summaries reduced on the cluster: %d month partitions", len(by_month))
