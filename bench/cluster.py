@@ -19,10 +19,12 @@ second run of the suite on the cached partials), the time the month tasks took o
 stream), peak memory of the client and of each worker. Every frame of the three runs must be equal,
 and ``lab usage kpis --json`` must print the same bytes with and without ``--workers 2``.
 
-**Simulation.** From the measured per-partition task costs (their spread kept; scaled linearly in events),
-the per-task scheduler overhead (wall of the task phase on 1 worker minus the tasks' own time, per task)
-and the client's serial part (fitted linearly in events over the measured scales), the KPI suite's wall
-time is simulated for 4–64 workers by longest-task-first list scheduling, at 590M events (10× the city:
+**Simulation.** From the measured cost of a month partition's reduction inside a task (the task phase
+on 1 worker; the spread between months from timing each alone; the mean fitted linearly in events), the per-task scheduler and
+transfer overhead (the task phase on 1 worker minus the months' own time, per task) and the client's
+serial part (fitted linearly in events over the measured scales), the KPI suite's wall time is simulated
+for 4–64 workers, months dealt into tasks as :class:`lab.usage.cluster.ClusterStore` deals them and the
+tasks placed longest first, at 590M events (10× the city:
 113 month partitions) and for 34 portals × 10 years (4,080 city-sized month partitions). Efficiency
 is ``T(1) / (W × T(W))``. The targets of issue 16 are printed beside the numbers; measured, not asserted.
 """
@@ -65,6 +67,15 @@ def child(mode: str, store: str, out: str) -> None:
         frames = kpi_suite(store, min_count=0)
         facts["suite_s"] = time.perf_counter() - t
         facts["client_s"] = facts["suite_s"]
+        # each month partition's reduction, as a task runs it: the costs the simulation deals out
+        from lab.usage.cluster import month_partial
+        from lab.usage.store import EventStore
+
+        facts["month_s"] = []
+        for f in EventStore(store).summary_files() or []:
+            t = time.perf_counter()
+            month_partial([str(f)])
+            facts["month_s"].append(time.perf_counter() - t)
     else:
         from distributed import get_task_stream
 
@@ -153,10 +164,15 @@ def makespan(tasks: list[float], workers: int) -> float:
     return max(loads)
 
 
-def simulate(tasks: list[float], overhead: float, serial: float, workers: int) -> float:
-    """Wall time of the suite: the month tasks (each plus the scheduler's overhead) spread over the
-    workers, then the client's serial merge and KPIs."""
-    return makespan([t + overhead for t in tasks], workers) + serial
+def simulate(months: list[float], overhead: float, serial: float, workers: int) -> float:
+    """Wall time of the suite as :class:`lab.usage.cluster.ClusterStore` runs it: the month partitions
+    dealt round-robin into ``TASKS_PER_WORKER × workers`` tasks, each costing its months plus the
+    scheduler's overhead, spread over the workers; then the client's serial merge and KPIs."""
+    from lab.usage.cluster import TASKS_PER_WORKER
+
+    k = min(len(months), TASKS_PER_WORKER * workers)
+    tasks = [sum(months[j::k]) + overhead for j in range(k)]
+    return makespan(tasks, workers) + serial
 
 
 def fit(xs: list[float], ys: list[float]) -> tuple[float, float]:
@@ -173,32 +189,31 @@ def simulation(measured: list[dict]) -> None:
     events = [m["events"] for m in measured]
     serial_a, serial_b = fit(events, [m["runs"]["cluster-1"]["client_s"] for m in measured])
     ref = measured[-1]  # the largest measured scale: the spread of its per-month costs
+    months = ref["runs"]["single"]["month_s"]
+    n = len(months)
+    # a month's cost inside a task (a task scans its months at once: cheaper than one by one), its mean
+    # fitted linearly in the month's events over the measured scales; the spread from the one-by-one timings
+    per_month = [sum(m["runs"]["cluster-1"]["task_s"]) / n for m in measured]
+    task_a, task_b = fit([m["events"] / n for m in measured], per_month)
+    spread = [t / (sum(months) / n) for t in months]
     one = ref["runs"]["cluster-1"]
-    tasks = one["task_s"]
-    # a month task's mean cost, fitted linearly in the events of a month over the measured scales
-    task_a, task_b = fit(
-        [m["events"] / len(tasks) for m in measured],
-        [sum(m["runs"]["cluster-1"]["task_s"]) / len(tasks) for m in measured],
-    )
-    spread = [t / (sum(tasks) / len(tasks)) for t in tasks]
-    phase = one["suite_s"] - one["client_s"]
-    overhead = max(0.0, (phase - sum(tasks)) / max(1, len(tasks)))
+    overhead = max(0.0, (one["suite_s"] - one["client_s"] - sum(one["task_s"])) / len(one["task_s"]))
     scales = ", ".join(f"{m['scale']:g}" for m in measured)
     print(
-        f"\n== simulation, from scales {scales}: at scale "
-        f"{ref['scale']:g}, {len(tasks)} month tasks of {min(tasks) * 1e3:.1f}–{max(tasks) * 1e3:.1f} ms "
-        f"(sum {sum(tasks):.2f} s); a month task {task_a * 1e3:.1f} ms + {task_b * 1e9:.1f} s per billion "
-        f"events of the month; scheduler overhead {overhead * 1e3:.1f} ms a task; the client's serial part "
-        f"{serial_a:.2f} s + {serial_b * 1e9:.1f} s per billion events"
+        f"\n== simulation, from scales {scales}: at scale {ref['scale']:g}, {n} month partitions of "
+        f"{min(months) * 1e3:.1f}–{max(months) * 1e3:.1f} ms one by one; in a task, a month "
+        f"{task_a * 1e3:.1f} ms + {task_b * 1e9:.1f} s per billion events of the month; scheduler and "
+        f"transfer overhead {overhead * 1e3:.0f} ms a task; the client's serial part {serial_a:.2f} s + "
+        f"{serial_b * 1e9:.1f} s per billion events"
     )
     city = ref["events"] / ref["scale"]  # the city's volume (scale 1)
     cases = {  # name: (events of a month partition, how many partitions)
-        "590M events (10× the city at 59M, 113 months)": (100 * city / len(tasks), len(tasks)),
-        "34 portals × 10 years (each city-sized: 4,080 months)": (city / len(tasks), 34 * 120),
+        "590M events (10× the city at 59M, 113 months)": (100 * city / n, n),
+        "34 portals × 10 years (each city-sized: 4,080 months)": (city / n, 34 * 120),
     }
     for name, (month_events, partitions) in cases.items():
         mean = task_a + task_b * month_events
-        work = [mean * spread[i % len(spread)] for i in range(partitions)]
+        work = [mean * spread[i % n] for i in range(partitions)]
         total_events = month_events * partitions
         serial = serial_a + serial_b * total_events
         base = simulate(work, overhead, serial, 1)
@@ -207,11 +222,10 @@ def simulation(measured: list[dict]) -> None:
         for w in SIM_WORKERS:
             t = simulate(work, overhead, serial, w)
             print(f"   {w:>8} {t:>10.1f} {base / t:>9.2f} {base / (w * t):>11.2f}")
-        # what bounds it: Amdahl's law over the client's serial part
         share = serial / base
         print(
             f"   the client's serial part is {share:.0%} of one worker's wall: "
-            f"speed-up bounded by {1 / share:.1f}"
+            f"speed-up bounded by {1 / share:.1f} (Amdahl)"
         )
 
 

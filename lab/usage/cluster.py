@@ -14,7 +14,7 @@ single-process ingest: a killed worker's task is run again elsewhere (its stagin
 afresh), and a killed client leaves the store as it was (nothing is in the ledger until its commit).
 
 **KPIs.** Every KPI reads the per-part summaries (:mod:`lab.usage.summary`): partial aggregates made
-once at ingest. On a cluster, one task per month partition reduces that month's summaries
+once at ingest. On a cluster, tasks of several month partitions each reduce the months' summaries
 (:func:`month_partial`: counts summed per key columns, visitor and account keys made distinct) and the
 client merges the months by concatenation; :class:`ClusterStore` hands the merged partials to the same
 KPI functions (:mod:`lab.usage.kpis`), which add counts and take distinct keys over the merged sets,
@@ -44,6 +44,9 @@ from lab.usage.store import EventStore
 from lab.usage.summary import KEY_KINDS, SUMMARY_SCHEMA
 
 log = logging.getLogger(__name__)
+
+TASKS_PER_WORKER = 2
+"""KPI reduction tasks per worker (each holding several month partitions, dealt round-robin)."""
 
 SCHEDULER_ENV = "LAB_DASK_SCHEDULER"
 """Environment variable naming the scheduler (``tcp://host:8786``) every usage command then uses."""
@@ -154,13 +157,13 @@ def read_ahead(
 
 # ------------------------------------------------------------------------------------------- KPIs
 def month_partial(files: Sequence[str]) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """A task: one month partition's summaries reduced to partial aggregates.
+    """A task: the summaries of one or several month partitions reduced to partial aggregates per month.
 
     Returns
     -------
     tuple
-        The counts (every summary kind but the key lists; ``n`` summed per the other columns) and the
-        distinct keys (``kind``, ``key``) of the month.
+        The counts (every summary kind but the key lists; ``n`` summed per the other columns, month
+        included) and the distinct keys (``kind``, ``year``, ``month``, ``key``) of each month.
     """
     sums = pl.scan_parquet(list(files), hive_partitioning=True)
     group = [c for c in (*SUMMARY_SCHEMA, "year", "month") if c not in ("n", "key")]
@@ -201,7 +204,15 @@ class ClusterStore(EventStore):
         by_month: dict[str, list[str]] = {}
         for f in files:
             by_month.setdefault(str(f.parent), []).append(str(f))
-        futures = [self.client.submit(month_partial, by_month[m], pure=False) for m in sorted(by_month)]
+        # a task per month costs the scheduler about as much as the month's reduction: months are dealt
+        # round-robin (the early months are small) into TASKS_PER_WORKER tasks a worker
+        months = sorted(by_month)
+        workers = max(1, len(self.client.scheduler_info().get("workers", {})))
+        k = min(len(months), TASKS_PER_WORKER * workers)
+        futures = [
+            self.client.submit(month_partial, [f for m in months[j::k] for f in by_month[m]], pure=False)
+            for j in range(k)
+        ]
         results = self.client.gather(futures)
         schema = pl.Schema({**SUMMARY_SCHEMA, "year": pl.Int64, "month": pl.Int64})
         counts = pl.concat(
@@ -211,7 +222,7 @@ class ClusterStore(EventStore):
             ],
             how="vertical_relaxed",
             rechunk=True,
-        )
+        ).sort("year", "month", maintain_order=True)
         keys = pl.concat(
             [
                 pl.DataFrame(
@@ -221,9 +232,9 @@ class ClusterStore(EventStore):
             ],
             how="vertical_relaxed",
             rechunk=True,
-        )
+        ).sort("year", "month", maintain_order=True)
         self._partials = (stamp, counts, keys)
-        log.info("summaries reduced on the cluster: %d month partitions", len(by_month))
+        log.info("summaries reduced on the cluster: %d month partitions in %d tasks", len(months), k)
         return counts, keys
 
     def scan_summaries(self) -> pl.LazyFrame | None:
