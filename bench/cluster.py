@@ -22,11 +22,12 @@ and ``lab usage kpis --json`` must print the same bytes with and without ``--wor
 **Simulation.** From the measured cost of a month partition's reduction inside a task (the task phase
 on 1 worker; the spread between months from timing each alone; the mean fitted linearly in events),
 the per-task scheduler and transfer overhead (the task phase on 1 worker minus the tasks' own time,
-per task) and the client's serial part (fitted linearly in events over the measured scales), the KPI suite's wall time is simulated
-for 4–64 workers, months dealt into tasks as :class:`lab.usage.cluster.ClusterStore` deals them and the
-tasks placed longest first, at 590M events (10× the city:
-113 month partitions) and for 34 portals × 10 years (4,080 city-sized month partitions). Efficiency
-is ``T(1) / (W × T(W))``. The targets of issue 16 are printed beside the numbers; measured, not asserted.
+per task) and the client's serial part (fitted linearly in events over the measured scales), the KPI
+suite's wall time is simulated for 4–64 workers, the months dealt into tasks as
+:class:`lab.usage.cluster.ClusterStore` deals them and the tasks placed longest first, at 590M events
+(10× the city: 113 month partitions) and for 34 portals × 10 years (4,080 city-sized month
+partitions). Efficiency is ``T(1) / (W × T(W))``. The targets of issue 16 are printed beside the
+numbers; measured, not asserted.
 """
 
 from __future__ import annotations
