@@ -99,7 +99,7 @@ def child(mode: str, store: str, out: str) -> None:
             ]
             facts["task_s"] = tasks
             assert on._partials is not None
-            facts["result_mb"] = sum(f.estimated_size() for f in on._partials[1:]) / 1e6
+            facts["result_mb"] = on._partials[1].estimated_size() / 1e6
             facts["worker_peak_mb"] = sorted(
                 v / 1e3
                 for v in client.run(lambda: resource.getrusage(resource.RUSAGE_SELF).ru_maxrss).values()
@@ -282,13 +282,70 @@ def bench_scale(scale: float, work: Path) -> dict:
     return {"scale": scale, "events": events, "runs": runs, "agree": not differ and same}
 
 
+def ingest_compare(work: Path, lines: int, files: int = 4) -> bool:
+    """``lab usage ingest`` of a generated web log cut into ``files`` files: one process vs
+    ``--workers 2`` (wall time, peak memory of the largest process); the two stores' ``kpis --json``
+    must be the same bytes."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("bench_usage", ROOT / "bench" / "usage.py")
+    assert spec is not None and spec.loader is not None
+    bench_usage = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench_usage)
+    os.environ.setdefault("LAB_USAGE_SECRET", "bench-secret-0123456789abcdef")
+    log = bench_usage.make_log_inputs(work, lines)["combined"]
+    rows = log.read_bytes().splitlines(keepends=True)
+    size = len(rows) // files + 1
+    inputs = []
+    for i in range(files):
+        f = work / f"access-{i}.log"
+        f.write_bytes(b"".join(rows[i * size : (i + 1) * size]))
+        inputs.append(str(f))
+    lab = str(Path(sys.executable).with_name("lab"))
+    print(f"\n== ingest: {len(rows):,} generated log lines (synthetic) in {files} files, combined format")
+    walls, outs = {}, {}
+    for name, extra in (("single", []), ("cluster-2", ["--workers", "2"])):
+        store = work / f"ingest-{name}"
+        cmd = [sys.executable, "-c", LAUNCHER_RSS, lab, "usage", "ingest", "--format", "combined"]
+        cmd += ["--store", str(store), *extra, *inputs]
+        proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+        facts = json.loads(proc.stdout.strip().splitlines()[-1])
+        if facts["code"] != 0:
+            raise RuntimeError(f"ingest {name} failed: {proc.stderr[-1000:]}")
+        walls[name] = facts["wall_s"]
+        kpis = subprocess.run([lab, "usage", "kpis", "--json", "--store", str(store)], capture_output=True)
+        outs[name] = kpis.stdout
+        print(
+            f"   {name:<10} wall {facts['wall_s']:6.2f} s, {len(rows) / facts['wall_s']:>10,.0f} lines/s, "
+            f"peak memory of the largest process {facts['maxrss_kb'] / 1e3:,.0f} MB"
+        )
+    same = outs["single"] == outs["cluster-2"] and b'"period"' in outs["single"]
+    print(
+        f"   cluster-2: {walls['cluster-2'] / walls['single']:.2f} × the single-process wall; "
+        f"kpis --json of the two stores: {'same bytes' if same else 'DIFFERENT BYTES'}"
+    )
+    return same
+
+
+LAUNCHER_RSS = """
+import json, resource, subprocess, sys, time
+t = time.perf_counter()
+code = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL).returncode
+print(json.dumps({"code": code, "wall_s": time.perf_counter() - t,
+                  "maxrss_kb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss}))
+"""
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--child", nargs=3, metavar=("MODE", "STORE", "OUT"), help=argparse.SUPPRESS)
     parser.add_argument(
         "--scales", default="1,10", help="comma-separated scales (default 1,10: 5.9M, 59M events)"
     )
-    parser.add_argument("--quick", action="store_true", help="scale 0.1: a smoke run")
+    parser.add_argument("--quick", action="store_true", help="scale 0.1 and 200,000 log lines: a smoke run")
+    parser.add_argument(
+        "--ingest-lines", type=int, default=4_000_000, help="log lines of the ingest comparison"
+    )
     parser.add_argument("--work", help="scratch folder (default: a temporary one)")
     args = parser.parse_args()
     if args.child:
@@ -302,10 +359,11 @@ def main() -> int:
     try:
         measured = [bench_scale(s, work) for s in scales]
         simulation(measured)
+        ingest_ok = ingest_compare(work, 200_000 if args.quick else args.ingest_lines)
     finally:
         if not args.work:
             shutil.rmtree(work, ignore_errors=True)
-    return 0 if all(m["agree"] for m in measured) else 1
+    return 0 if all(m["agree"] for m in measured) and ingest_ok else 1
 
 
 if __name__ == "__main__":

@@ -14,12 +14,13 @@ single-process ingest: a killed worker's task is run again elsewhere (its stagin
 afresh), and a killed client leaves the store as it was (nothing is in the ledger until its commit).
 
 **KPIs.** Every KPI reads the per-part summaries (:mod:`lab.usage.summary`): partial aggregates made
-once at ingest. On a cluster, tasks of several month partitions each reduce the months' summaries
-(:func:`month_partial`: counts summed per key columns, visitor and account keys made distinct) and the
-client merges the months by concatenation; :class:`ClusterStore` hands the merged partials to the same
-KPI functions (:mod:`lab.usage.kpis`), which add counts and take distinct keys over the merged sets,
-rank the full merged counts for a top-N and compute growth after the merge. One implementation of each
-KPI, identical figures to the last digit (the tests compare the JSON byte for byte).
+once at ingest. On a cluster, tasks of several month partitions each reduce the months' summary
+counts (:func:`month_partial`) and the client merges the months by concatenation; :class:`ClusterStore`
+hands the merged partials to the same KPI functions (:mod:`lab.usage.kpis`), which add counts, take
+distinct keys over the month key sets (read lazily from the shared store: exact within a month, unions
+across months), rank the full merged counts for a top-N and compute growth after the merge. One
+implementation of each KPI, identical figures to the last digit (the tests compare the JSON byte for
+byte).
 
 Paths go through :mod:`fsspec`-style strings: local folders and shared mounts are what the tests use;
 an object store (``s3://`` through s3fs) is the next step (docs/guides/cluster.md).
@@ -156,51 +157,47 @@ def read_ahead(
 
 
 # ------------------------------------------------------------------------------------------- KPIs
-def month_partial(files: Sequence[str]) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """A task: the summaries of one or several month partitions reduced to partial aggregates per month.
+def month_partial(files: Sequence[str]) -> pl.DataFrame:
+    """A task: the summaries of one or several month partitions reduced to partial counts per month.
 
     Returns
     -------
-    tuple
-        The counts (every summary kind but the key lists; ``n`` summed per the other columns, month
-        included) and the distinct keys (``kind``, ``year``, ``month``, ``key``) of each month.
+    polars.DataFrame
+        Every summary kind but the key lists, ``n`` summed per the other columns (month included).
     """
-    sums = pl.scan_parquet(list(files), hive_partitioning=True)
     group = [c for c in (*SUMMARY_SCHEMA, "year", "month") if c not in ("n", "key")]
-    counts = (
-        sums.filter(~pl.col("kind").is_in(list(KEY_KINDS)))
+    return (
+        pl.scan_parquet(list(files), hive_partitioning=True)
+        .filter(~pl.col("kind").is_in(list(KEY_KINDS)))
         .group_by(group)
         .agg(pl.col("n").sum())
         .sort(group, nulls_last=True)
+        .collect()
     )
-    keys = (
-        sums.filter(pl.col("kind").is_in(list(KEY_KINDS)))
-        .select("kind", "year", "month", "key")
-        .unique()
-        .sort("kind", "key")
-    )
-    return tuple(pl.collect_all([counts, keys]))  # type: ignore[return-value]
 
 
 class ClusterStore(EventStore):
-    """An :class:`EventStore` whose summaries are reduced per month partition on a Dask cluster.
+    """An :class:`EventStore` whose summary counts are reduced per month partition on a Dask cluster.
 
-    The KPI functions of :mod:`lab.usage.kpis` take it like any store; only the reading of the
-    summaries differs (partials from the workers, merged here).
+    The KPI functions of :mod:`lab.usage.kpis` take it like any store; only the reading of the summary
+    counts differs (partials from the workers, merged here). The visitors' and accounts' keys, needed
+    only for exact distinct counts over several parts or periods, are read lazily from the shared store
+    by the client, as in one process: shipping every month's key set through the scheduler cost more
+    than the whole suite in one process (bench/cluster.py).
     """
 
     def __init__(self, path: str | Path | None, client: Any) -> None:
         super().__init__(path)
         self.client = client
-        self._partials: tuple[Any, pl.DataFrame, pl.DataFrame] | None = None
+        self._partials: tuple[Any, pl.DataFrame] | None = None
 
-    def _merged(self) -> tuple[pl.DataFrame, pl.DataFrame] | None:
+    def _merged(self) -> pl.DataFrame | None:
         files = self.summary_files()
         if files is None:
             return None
         stamp = self._ledger_stamp()
         if self._partials is not None and self._partials[0] == stamp:
-            return self._partials[1], self._partials[2]
+            return self._partials[1]
         by_month: dict[str, list[str]] = {}
         for f in files:
             by_month.setdefault(str(f.parent), []).append(str(f))
@@ -213,38 +210,23 @@ class ClusterStore(EventStore):
             self.client.submit(month_partial, [f for m in months[j::k] for f in by_month[m]], pure=False)
             for j in range(k)
         ]
-        results = self.client.gather(futures)
         schema = pl.Schema({**SUMMARY_SCHEMA, "year": pl.Int64, "month": pl.Int64})
         counts = pl.concat(
             [
                 pl.DataFrame(schema=schema),
-                *[r[0].with_columns(key=pl.lit(None, dtype=pl.UInt64)).select(list(schema)) for r in results],
+                *[
+                    r.with_columns(key=pl.lit(None, dtype=pl.UInt64)).select(list(schema))
+                    for r in self.client.gather(futures)
+                ],
             ],
             how="vertical_relaxed",
             rechunk=True,
         ).sort("year", "month", maintain_order=True)
-        keys = pl.concat(
-            [
-                pl.DataFrame(
-                    schema={"kind": pl.String, "year": pl.Int64, "month": pl.Int64, "key": pl.UInt64}
-                ),
-                *[r[1] for r in results],
-            ],
-            how="vertical_relaxed",
-            rechunk=True,
-        ).sort("year", "month", maintain_order=True)
-        self._partials = (stamp, counts, keys)
+        self._partials = (stamp, counts)
         log.info("summaries reduced on the cluster: %d month partitions in %d tasks", len(months), k)
-        return counts, keys
+        return counts
 
     def scan_summaries(self) -> pl.LazyFrame | None:
         """The month partials' counts (see :func:`month_partial`), merged; None without summaries."""
         merged = self._merged()
-        return None if merged is None else merged[0].lazy()
-
-    def scan_summary_keys(self, kind: str) -> pl.LazyFrame:
-        """The distinct ``visitor`` or ``account`` keys of every month partition: ``year, month, key``."""
-        merged = self._merged()
-        if merged is None:
-            return super().scan_summary_keys(kind)
-        return merged[1].lazy().filter(pl.col("kind") == kind).select("year", "month", "key")
+        return None if merged is None else merged.lazy()
