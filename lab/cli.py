@@ -281,9 +281,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("id", help="dataset id")
     p.add_argument("--source", metavar="PATH_OR_URL", help="read this file the way entry ID is read")
     p.add_argument(
+        "--out",
         "--to",
+        dest="to",
         metavar="FILE",
-        help="write the rows: .csv or .parquet (spatial data: .parquet for GeoParquet, or .geojson)",
+        help="write the rows: .csv or .parquet (spatial data: .parquet for GeoParquet, or .geojson); "
+        "--to is the older name",
     )
     p.add_argument(
         "--json", action="store_true", help="print rows, columns, dtypes, CRS, repaired geometries"
@@ -358,6 +361,9 @@ def build_parser() -> argparse.ArgumentParser:
     for name in COMMAND_MODULES:
         if _module_exists(name):
             importlib.import_module(name).register(sub, common)
+    from lab.help_examples import add_examples
+
+    add_examples(parser)
     return parser
 
 

@@ -92,3 +92,37 @@ def test_html_instead_of_csv_through_the_cli(tmp_path: Path, bad: str) -> None:
     assert out.returncode == 2
     assert "air-quality-iqair" in out.stderr and "aqi.csv" in out.stderr and "HTML" in out.stderr
     assert out.stderr.count("\n") == 1
+
+
+def test_every_command_has_examples_in_its_help_and_each_parses() -> None:
+    """Issue 20: examples in every ``--help``; an example that no longer parses fails here."""
+    import shlex
+
+    from lab.cli import build_parser
+    from lab.help_examples import EXAMPLES, commands
+
+    parser = build_parser()
+    names = commands(parser)
+    assert set(names) == set(EXAMPLES), set(names) ^ set(EXAMPLES)
+    for name, sub in names.items():
+        assert sub.format_help().rstrip().splitlines()[-len(EXAMPLES[name]) - 1] == "examples:", name
+        for line in EXAMPLES[name]:
+            words = shlex.split(line)
+            assert words[0] == "lab" and " ".join(words[1 : 1 + len(name.split())]) == name, line
+            args = parser.parse_args(words[1:])  # exits 2 (SystemExit) on a stale example
+            assert args.func is not None
+
+
+def test_one_output_and_one_count_flag_with_the_old_names_kept() -> None:
+    from lab.cli import build_parser
+
+    parser = build_parser()
+    for argv in (["load", "x", "--out", "a.csv"], ["load", "x", "--to", "a.csv"]):
+        assert parser.parse_args(argv).to == "a.csv"
+    for flag in ("--out", "--to"):
+        argv = ["geo", "assign", "--points", "p.csv", "--lon", "x", "--lat", "y", "--units", "u"]
+        argv += [flag, "o.csv"]
+        assert parser.parse_args(argv).to == "o.csv"
+    for flag in ("--n", "--top"):
+        assert parser.parse_args(["reuse", "summary", flag, "3"]).top == 3
+    assert parser.parse_args(["usage", "top", "--n", "3"]).n == 3

@@ -193,7 +193,11 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
     p.add_argument("--lat", required=True, metavar="COL", help="latitude (or VN-2000 northing) column")
     p.add_argument("--units", required=True, metavar="ID", help="catalog id of the unit polygons (or a file)")
     p.add_argument(
-        "--to", metavar="FILE", help="write the rows plus unit_code, unit_name, reason (CSV/Parquet)"
+        "--out",
+        "--to",
+        dest="to",
+        metavar="FILE",
+        help="write the rows plus unit_code, unit_name, reason (CSV/Parquet); --to is the older name",
     )
     p.add_argument("--json", action="store_true", help="print points, assigned, unassigned, by_unit as JSON")
     p.add_argument(

@@ -241,7 +241,15 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
         p.add_argument("--json", action="store_true", help="print JSON")
         p.add_argument("--no-check", action="store_true", help="do not check dataset ids against the catalog")
         if name == "summary":
-            p.add_argument("--top", type=int, default=10, help="most reused datasets listed (default 10)")
+            p.add_argument(
+                "--n",
+                "--top",
+                dest="top",
+                type=int,
+                default=10,
+                metavar="N",
+                help="most reused datasets listed (default 10; --top is the older name)",
+            )
         p.set_defaults(func=func)
 
     p = sub.add_parser(
