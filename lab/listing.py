@@ -6,12 +6,16 @@ metadata properly (MQA, udata), the reuse issue projects growth against the 1,00
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from datetime import date
+from typing import Any
 
 import polars as pl
 
 from lab.catalog import Catalog
+
+log = logging.getLogger(__name__)
 
 
 def catalog_table(catalog: Catalog, lang: str = "vi") -> pl.DataFrame:
@@ -132,3 +136,45 @@ def completeness(listing: pl.DataFrame, fields: Sequence[str]) -> pl.DataFrame:
 def real_sources(catalog: Catalog, lang: str = "vi") -> pl.DataFrame:
     """The catalog's real (not synthetic) entries, as :func:`catalog_table` shows them."""
     return catalog_table(catalog, lang).filter(~pl.col("synthetic")).drop("synthetic")
+
+
+def dataset_titles(
+    catalog: Any = None, lang: str = "vi", *, listing: str = "portal-datasets"
+) -> dict[str, str]:
+    """Dataset titles by id, for lists that would otherwise show bare ids (``lab usage top``,
+    ``lab reuse summary``): the portal listing's ``portal_id`` → title (English where the portal has one,
+    in English), then the catalog's own ids and portal ids → their titles.
+
+    Parameters
+    ----------
+    catalog
+        A :class:`~lab.catalog.Catalog`, a catalog file, or None for the default catalog.
+    lang
+        ``vi`` or ``en``.
+    listing
+        The catalog id of the portal's dataset listing. When it cannot be loaded (no demo portal,
+        offline), only the catalog's titles are given (logged at INFO).
+    """
+    from lab.catalog import load_catalog
+    from lab.errors import LabError
+    from lab.loader import load
+
+    cat = catalog if isinstance(catalog, Catalog) else load_catalog(catalog)
+    titles: dict[str, str] = {}
+    for d in cat:
+        titles[d.id] = d.title_in(lang)
+        if d.portal_id is not None:
+            titles[str(d.portal_id)] = d.title_in(lang)
+    if listing in cat:
+        try:
+            frame = load(listing, catalog=cat)
+        except LabError as exc:
+            log.info("dataset titles from the catalog only: %s", exc)
+        else:
+            cols = [c for c in (f"title_{lang}", "title_vi") if c in frame.columns]
+            if "portal_id" in frame.columns and cols:
+                pairs = frame.select(
+                    pl.col("portal_id").cast(pl.String), title=pl.coalesce(cols)
+                ).drop_nulls()
+                titles |= dict(pairs.iter_rows())
+    return titles

@@ -126,3 +126,62 @@ def test_one_output_and_one_count_flag_with_the_old_names_kept() -> None:
     for flag in ("--n", "--top"):
         assert parser.parse_args(["reuse", "summary", flag, "3"]).top == 3
     assert parser.parse_args(["usage", "top", "--n", "3"]).n == 3
+
+
+def test_lists_show_titles_beside_ids(
+    demo_portal: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 20: ``lab usage top`` and ``lab reuse summary`` name the datasets, not only their ids."""
+    import polars as pl
+
+    from lab.cli import main
+
+    monkeypatch.setenv("LAB_DEMO", str(demo_portal))
+    monkeypatch.setenv("LAB_USAGE_SECRET", "cli-titles-secret-0123456789")
+    listing = pl.read_csv(demo_portal / "catalog" / "portal_datasets.csv", infer_schema=False)
+    titles = dict(listing.select("portal_id", "title_vi").iter_rows())
+    log = demo_portal / "logs" / "web" / "access.log"
+    assert main(["usage", "ingest", "--format", "combined", str(log), "--store", str(tmp_path / "s")]) == 0
+    capsys.readouterr()
+    assert main(["usage", "top", "--store", str(tmp_path / "s"), "--n", "3"]) == 0
+    head, *rows = capsys.readouterr().out.splitlines()
+    assert head.split() == ["rank", "dataset_id", "dataset_views", "source", "title"] and len(rows) == 3
+    for row in rows:
+        dataset_id = row.split()[1]
+        assert titles[dataset_id][:40] in row, row
+    assert main(["reuse", "summary"]) == 0
+    out = capsys.readouterr().out
+    listed = out.split("most reused:\n", 1)[1].splitlines()[:3]
+    for row in listed:
+        dataset_id = row.split()[0]
+        assert row.endswith(titles[dataset_id]), row
+
+
+def test_reuse_summary_of_a_file_that_is_no_registry_is_exit_2(
+    demo_portal: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from lab.cli import main
+
+    monkeypatch.setenv("LAB_DEMO", str(demo_portal))
+    listing = demo_portal / "catalog" / "portal_datasets.csv"  # a real table, but not of reuses
+    assert main(["reuse", "summary", "--registry", str(listing)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "not a reuse registry" in err and "portal_datasets.csv" in err
+
+
+def test_output_cut_short_by_a_pipe_is_no_error(demo_portal: Path) -> None:
+    """``lab reuse summary | head -1``: no 'unexpected BrokenPipeError', no traceback (exit 141, as a
+    tool stopped by SIGPIPE). The reader here closes the pipe before anything is written."""
+    import os
+
+    lab = str(Path(sys.executable).with_name("lab"))
+    env = {**os.environ, "LAB_DEMO": str(demo_portal)}
+    proc = subprocess.Popen(
+        [lab, "reuse", "summary"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()
+    with proc.stderr:
+        err = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 141, err
+    assert err == ""

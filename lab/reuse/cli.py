@@ -85,7 +85,13 @@ def cmd_summary(args: argparse.Namespace) -> int:
     )
     print("by type: " + ", ".join(f"{k} {v}" for k, v in result["by_type"].items()))
     print("by status: " + ", ".join(f"{k} {v}" for k, v in result["by_status"].items()))
-    print("most reused: " + ", ".join(f"{d['dataset_id']} ({d['reuses']})" for d in result["top_datasets"]))
+    from lab.listing import dataset_titles
+
+    titles = dataset_titles(args.catalog) if result["top_datasets"] else {}
+    print("most reused:")
+    for d in result["top_datasets"]:
+        title = titles.get(str(d["dataset_id"]))
+        print(f"  {d['dataset_id']} ({d['reuses']})" + (f" {title}" if title else ""))
     for d in result["possible_duplicates"]:
         print(f"possible duplicates (all counted, to review): {', '.join(d['reuse_ids'])} at {d['url']}")
     for f in result["flagged"]:

@@ -296,16 +296,34 @@ def read_registry(path: str | Path) -> Registry:
     if not path.is_file():
         raise RegistryError("no such file", file=path)
     if path.suffix.lower() in (".yaml", ".yml"):
-        return parse(_read_yaml(path), file=path)
+        return parse(_registry_shaped(_read_yaml(path), path), file=path)
     if path.suffix.lower() == ".parquet":
-        return parse(_read_parquet(path), file=path)
+        return parse(_registry_shaped(_read_parquet(path), path), file=path)
     try:
         raw = pl.read_csv(path, infer_schema=False, encoding="utf8")
     except (pl.exceptions.ComputeError, pl.exceptions.NoDataError, UnicodeDecodeError) as exc:
         raise RegistryError(f"not a readable CSV registry: {str(exc).splitlines()[0]}", file=path) from None
     if raw.width < 2:
         raise RegistryError("not a comma-separated registry (one column only)", file=path)
+    raw = _registry_shaped(raw, path)
     return parse(raw.with_columns(csv_unescape(pl.col(c)).alias(c) for c in raw.columns), file=path)
+
+
+def _registry_shaped(raw: pl.DataFrame, path: Path) -> pl.DataFrame:
+    """``raw`` itself when it has the registry's shape: its ``reuse_id`` column, or most of the required
+    ones (a column or two missing is for :func:`validate` to report). Another table (the portal's
+    dataset listing, a usage export) is refused here instead of being counted as reuses."""
+    names = {c.strip().lstrip("\ufeff").lower() for c in raw.columns}
+    expected = (*REQUIRED, "datasets")
+    found = [c for c in expected if c in names]
+    if "reuse_id" in names or 2 * len(found) > len(expected):
+        return raw
+    has = ", ".join(sorted(raw.columns)[:6]) + (", …" if raw.width > 6 else "")
+    raise RegistryError(
+        f"not a reuse registry: no reuse_id column and {len(found)} of the registry's "
+        f"{len(expected)} columns (it has {has}); import platform exports with `lab reuse import`",
+        file=path,
+    )
 
 
 def _read_parquet(path: Path) -> pl.DataFrame:

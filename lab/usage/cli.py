@@ -226,8 +226,17 @@ def cmd_top(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(records, ensure_ascii=False, indent=2))
         return 0
-    _print_table(records, ["rank", "dataset_id", args.metric, "source"])
+    from lab.listing import dataset_titles
+
+    titles = dataset_titles(args.catalog)
+    for r in records:
+        r["title"] = _short(titles.get(str(r["dataset_id"]), ""))
+    _print_table(records, ["rank", "dataset_id", args.metric, "source", "title"])
     return 0
+
+
+def _short(text: str, width: int = 70) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def cmd_forget(args: argparse.Namespace) -> int:
@@ -269,9 +278,18 @@ def _print_table(records: list[dict[str, Any]], columns: list[str]) -> None:
 
     rows = [[cell(r, c) for c in columns] for r in records]
     widths = [max(len(c), *(len(row[i]) for row in rows)) if rows else len(c) for i, c in enumerate(columns)]
-    print("  ".join(c.rjust(w) for c, w in zip(columns, widths, strict=True)))
+    text = {i for i, c in enumerate(columns) if c == "title"}  # text reads left-aligned, last
+
+    def line(values: list[str]) -> str:
+        cells = [
+            v.ljust(w) if i in text else v.rjust(w)
+            for i, (v, w) in enumerate(zip(values, widths, strict=True))
+        ]
+        return "  ".join(cells).rstrip()
+
+    print(line(columns))
     for row in rows:
-        print("  ".join(v.rjust(w) for v, w in zip(row, widths, strict=True)))
+        print(line(row))
 
 
 def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
