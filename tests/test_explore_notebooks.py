@@ -45,6 +45,9 @@ def test_guided_notebook_runs(notebook: Path, kernel_env: None, shared_data: Pat
         assert "is an HTML page titled 'Đăng nhập'" in text
     if notebook.stem.startswith("03-"):
         assert "94 units" in text
+        cells = json.loads(out.read_text(encoding="utf-8"))["cells"]
+        page = "".join("".join(o.get("data", {}).get("text/html", "")) for o in cells[-1]["outputs"])
+        assert page.count("#ffffff") == 94  # the 94 units drawn as outlines (white fill), not only points
     if notebook.stem.startswith("04-"):
         assert "4 files ingested" in text and "visits" in text
     if notebook.stem.startswith("05-"):
