@@ -105,6 +105,35 @@ def headline(
     )
 
 
+def since_launch(
+    store: EventStore | str | Path | None,
+    period: str,
+    lang: str = "vi",
+    min_count: int = DEFAULT_MIN_COUNT,
+    catalog: str | Path | None = None,
+) -> Html:
+    """The city's published figures (visits, API calls, accounts, datasets, channel datasets, sensors,
+    cameras) beside what the lab counts from the first month of data to the report's month
+    (:mod:`lab.published`), with the figures' source; on demo data, why the shares are small."""
+    import calendar
+    from datetime import date
+
+    from lab import published
+
+    month = _month(period)
+    year, mon = int(month[:4]), int(month[5:])
+    last_day = date(year, mon, calendar.monthrange(year, mon)[1])
+    counted = pl.concat(
+        [published.since_launch(store, month, min_count), published.in_the_data(catalog, last_day)]
+    )
+    shown = published.facts_table(published.beside_published(counted), lang, month)
+    notes = [t("published_note_source", lang).format(source=published.published_source(lang))]
+    if is_synthetic(store):
+        notes.insert(0, t("published_note_demo", lang))
+    text = "".join(f"<p class='note'>{html.escape(n)}</p>" for n in notes)
+    return Html(shown.markup + text)
+
+
 def trend_chart(
     store: EventStore | str | Path | None,
     period: str,
