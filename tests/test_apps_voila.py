@@ -45,9 +45,13 @@ def test_sources_are_stripped_and_only_apps_are_listed(voila_url: str, offline_p
     assert "CatalogBrowser(lab.load_catalog())" not in page.content()
     page.goto(f"{voila_url}/", timeout=60_000)
     items = page.locator(".jp-DirListing-itemText")
-    expect(items.first).to_contain_text(".ipynb", timeout=60_000)
-    listed = [text.strip() for text in items.all_inner_texts()]
     apps = sorted(p.name for p in (root / "notebooks" / "apps").glob("*.ipynb"))
+    expect(items.first).to_contain_text(".ipynb", timeout=60_000)
+    # the tree is drawn item by item: wait for the whole list before reading it (read too early, it was
+    # sometimes a partial list: the test's one flake)
+    expect(items).to_have_count(len(apps), timeout=60_000)
+    page.wait_for_timeout(500)  # and nothing more is appended after it
+    listed = sorted(text.strip() for text in items.all_inner_texts())
     assert listed == apps  # the tree lists the apps and nothing else (no .py, no data)
 
 
