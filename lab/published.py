@@ -150,9 +150,7 @@ def facts_table(table: pl.DataFrame, lang: str, end: str) -> Any:
     from lab.charts import table as html_table
     from lab.i18n import t
 
-    frame = table.select(
-        pl.col(f"label_{lang}").alias("fact"), "published", "as_of", "measured", "share"
-    )
+    frame = table.select(pl.col(f"label_{lang}").alias("fact"), "published", "as_of", "measured", "share")
     headers = [
         t("published_fact", lang),
         t("published_value", lang),

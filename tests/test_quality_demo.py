@@ -16,6 +16,8 @@ from lab.catalog import load_catalog
 from lab.cli import main
 from lab.quality import inputs, links
 from lab.quality.scorecard import agency_table, quality_usage, rank_correlations, score_listing
+from lab.usage.kpis import portal_totals, top_datasets
+from lab.usage.report import prepare_store
 
 AS_OF = date(2026, 10, 31)  # the demo window's last day
 NO_LINKS = pl.DataFrame(schema=links.LINK_SCHEMA)
@@ -108,7 +110,10 @@ def test_the_scorecard_names_every_planted_gap(listing: pl.DataFrame) -> None:
     assert scores.catalogue["mqa_band"] in BANDS and 0 < scores.catalogue["mqa_points"] < 405
 
 
-def test_agencies_and_quality_usage_reuse(env: Path, listing: pl.DataFrame, root: Path) -> None:
+def test_agencies_and_quality_usage_reuse(
+    env: Path, listing: pl.DataFrame, root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LAB_USAGE_SECRET", "quality-test-secret-0123456789")
     catalog = load_catalog(root / "datasets.yaml")
     scores = score_listing(listing, links=NO_LINKS, as_of=AS_OF)
     league = agency_table(scores.datasets, min_count=10)
@@ -116,10 +121,16 @@ def test_agencies_and_quality_usage_reuse(env: Path, listing: pl.DataFrame, root
     assert league["rank"].to_list() == sorted(league["rank"].to_list()) and league["rank"][0] == 1
     assert league["quality"][0] == league["quality"].max()
 
-    usage, reuse = inputs.demo_usage(catalog, until=AS_OF), inputs.demo_reuse(catalog, until=AS_OF)
-    truth = json.loads((env / "manifest.json").read_text(encoding="utf-8"))["truth"]["api"]
-    # API calls answered with JSON: the gateway's 200s less the HTML pages sent to expired accounts
-    assert usage["api_calls"].sum() == truth["by_status"]["200"] - truth["html_200"]
+    store = prepare_store(tmp_path / "store", catalog)
+    usage, reuse = inputs.store_usage(store, until=AS_OF), inputs.demo_reuse(catalog, until=AS_OF)
+    # one definition of each count: the usage store's, as the usage report, the tracker and the CLI
+    totals = portal_totals(store, end="2026-10", min_count=0)
+    assert usage["api_calls"].sum() == totals["api_calls"].sum() > 0
+    assert usage["views"].sum() == totals["dataset_views"].sum() > 0
+    assert usage["downloads"].sum() == totals["downloads"].sum() > 0
+    top = top_datasets(store, metric="dataset_views", n=3, end="2026-10", min_count=0)
+    views = dict(usage.select("dataset_id", "views").iter_rows())
+    assert [views[d] for d in top["dataset_id"]] == top["dataset_views"].to_list()
     joined = quality_usage(scores.datasets, usage, reuse)
     assert joined.height == 860
     q1, q3 = joined["quality"].quantile(0.25), joined["quality"].quantile(0.75)

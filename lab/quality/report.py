@@ -12,6 +12,7 @@ import html
 import logging
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 
 import polars as pl
 
@@ -63,7 +64,12 @@ class QualityReport:
 
 
 def build(
-    as_of: date, lang: str, catalog: Catalog | str, *, listing_id: str = "portal-datasets"
+    as_of: date,
+    lang: str,
+    catalog: Catalog | str,
+    *,
+    listing_id: str = "portal-datasets",
+    store: str | Path | None = None,
 ) -> QualityReport:
     """Score the portal's listing as of ``as_of`` and join usage and reuse up to that day (no network).
 
@@ -77,6 +83,10 @@ def build(
         The catalog (or its file) holding the listing (``listing_id``), the logs and the reuse registry.
     listing_id
         The catalog entry of the portal's dataset listing.
+    store
+        The usage store the datasets' views, downloads and API calls come from (default
+        ``$LAB_USAGE_STORE`` or ``data/store``; on the demo portal it is filled from the demo's logs
+        first, as for the usage report).
     """
     from lab.loader import load
 
@@ -86,7 +96,10 @@ def build(
     last = linkcheck.last_results()
     scores = score_listing(listing, links=last, as_of=as_of, lang=lang, synthetic=synthetic)
     try:
-        usage, reuse = inputs.demo_usage(cat, until=as_of), inputs.demo_reuse(cat, until=as_of)
+        from lab.usage.report import prepare_store
+
+        usage = inputs.store_usage(prepare_store(store, cat), until=as_of)
+        reuse = inputs.demo_reuse(cat, until=as_of)
     except LabError as exc:  # no logs or registry here: quality alone, usage and reuse counted as 0
         log.warning("usage and reuse not available for the quality report: %s", exc)
         usage = reuse = None

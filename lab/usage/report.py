@@ -14,6 +14,7 @@ from pathlib import Path
 
 import polars as pl
 
+from lab.catalog import Catalog
 from lab.charts import Html, Svg, bar_chart, format_number, table
 from lab.errors import LabError
 from lab.i18n import t
@@ -52,7 +53,7 @@ def _shift(month: str, months: int) -> str:
     return f"{idx // 12:04d}-{idx % 12 + 1:02d}"
 
 
-def prepare_store(store: str | Path | None = None, catalog: str | Path | None = None) -> EventStore:
+def prepare_store(store: str | Path | None = None, catalog: Catalog | str | Path | None = None) -> EventStore:
     """The store the report reads (``store`` empty or None: ``$LAB_USAGE_STORE`` or ``data/store``).
 
     A store without real data gets the demo portal's logs (through the catalog, ``$LAB_DEMO``
