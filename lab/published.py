@@ -159,3 +159,32 @@ def facts_table(table: pl.DataFrame, lang: str, end: str) -> Any:
         t("published_share", lang),
     ]
     return html_table(frame, headers, lang=lang)
+
+
+def front_page_html(compared: dict[str, str] | None = None) -> str:
+    """The published figures for the reports' front page (``reports/index.html``), in both languages,
+    with their source; ``compared``: language → a relative link to the page that sets them beside the
+    lab's counts (the newest portal-usage report)."""
+    import html as _html
+
+    from lab.charts import format_number
+    from lab.i18n import t
+
+    esc = _html.escape
+    rows = "".join(
+        f"<tr><td>{esc(f.label_in('vi'))}<br><span class='en'>{esc(f.label_in('en'))}</span></td><td>"
+        f"{format_number(f.value, 'vi')}</td><td>{_html.escape(f.as_of)}</td></tr>"
+        for f in published_facts().values()
+    )
+    links = " · ".join(
+        f'<a href="{_html.escape(href)}">{_html.escape(t("usage_since_launch", lang))}</a>'
+        for lang, href in sorted((compared or {}).items(), key=lambda kv: kv[0] != "vi")
+    )
+    return (
+        f"<h2>{esc(t('published_facts_title', 'vi'))} / {esc(t('published_facts_title', 'en'))}</h2>"
+        f"<table><tr><th>{t('published_fact', 'vi')} / {t('published_fact', 'en')}</th>"
+        f"<th>{t('published_value', 'vi')} / {t('published_value', 'en')}</th>"
+        f"<th>{t('published_as_of', 'vi')} / {t('published_as_of', 'en')}</th></tr>{rows}</table>"
+        + (f"<p>{links}</p>" if links else "")
+        + f"<p class='note'>{_html.escape(published_source('vi'))}</p>"
+    )

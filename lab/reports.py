@@ -650,10 +650,18 @@ def write_index(out: Path, schedule: list[Report]) -> Path:
             f"<tr><td>{period}</td><td>{link}</td><td>{lang}</td>"
             f"<td class='status-{status}'>{status}{note}</td></tr>"
         )
+    from lab.published import front_page_html
+
+    newest = max((p for (p, n, _lang) in last if n == "portal-usage"), default=None)
+    compared = {
+        lang: f"{newest}/portal-usage.{lang}.html"
+        for lang in ("vi", "en")
+        if newest is not None and unit_complete(out, newest, "portal-usage", lang)
+    }
     body = (
         f"<h1>{t('reports_index', 'vi')} / {t('reports_index', 'en')}</h1>"
         f"<table><tr><th>{t('period', 'vi')} / {t('period', 'en')}</th><th>Báo cáo / Report</th><th></th>"
-        f"<th>Trạng thái / Status</th></tr>{''.join(rows)}</table>"
+        f"<th>Trạng thái / Status</th></tr>{''.join(rows)}</table>" + front_page_html(compared)
     )
     target = out / "index.html"
     atomic_write_text(target, _page(t("reports_index", "vi"), body, t("generated_by", "vi"), "vi"))

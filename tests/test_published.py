@@ -82,3 +82,17 @@ def test_the_report_section_in_both_languages(store: EventStore) -> None:
     assert "Visits since launch (2017)" in en and "4,680,000" in en and "40,000" in en
     assert "cổng mô phỏng" in vi.lower() and "simulated portal" in en  # the demo says why shares are small
     assert "Nguồn số công bố" in vi and "Source of the published figures" in en
+
+
+def test_the_reports_front_page_shows_the_published_figures(tmp_path: Path) -> None:
+    from lab.reports import load_schedule, write_index
+
+    page = write_index(tmp_path, load_schedule()).read_text(encoding="utf-8")
+    assert "Số liệu cổng dữ liệu thành phố đã công bố" in page and "4.680.000" in page and "40.000" in page
+    assert "portal-usage" not in page  # no report yet: nothing to compare with, no dead link
+    linked = published.front_page_html(
+        {"vi": "2026-10/portal-usage.vi.html", "en": "2026-10/portal-usage.en.html"}
+    )
+    assert linked.index('href="2026-10/portal-usage.vi.html"') < linked.index(
+        'href="2026-10/portal-usage.en.html"'
+    )
