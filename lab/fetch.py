@@ -35,6 +35,7 @@ URLs in messages and logs never carry credentials (:func:`redact_url`).
 from __future__ import annotations
 
 import hashlib
+import importlib
 import json
 import logging
 import os
@@ -1100,9 +1101,7 @@ def _fetch_one(
         return _local(path, dataset, dist, "demo")
 
     if dist.portal and not dist.download_url:  # the portal's data API, paged, cached as Parquet (lab.portal)
-        from lab.portal.api import fetch_portal
-
-        return fetch_portal(dataset, dist, refresh=refresh, session=session)
+        return source_handler("portal")(dataset, dist, refresh=refresh, session=session)
 
     key = _cache_key(dist)
     cached, untrusted = cached_entry(key, dist) if key else (None, None)
@@ -1154,6 +1153,31 @@ def _fetch_one(
     raise OfflineError(
         _unavailable(dataset, dist, mirror_root, untrusted), dataset=dataset.id, file=dist.label
     )
+
+
+# ------------------------------------------------------------------------------------ source registry
+SOURCE_PLUGINS: tuple[str, ...] = ("lab.portal.api",)
+"""Modules that register a kind of source with :func:`register_source` (imported on first need, by
+name, as the CLI's command modules: a source package depends on this module, never the reverse)."""
+
+_SOURCES: dict[str, Callable[..., Path]] = {}
+
+
+def register_source(kind: str, handler: Callable[..., Path]) -> None:
+    """Make ``handler(dataset, dist, *, refresh, session) -> Path`` fetch the distributions of ``kind``
+    (``portal``: the portal's paged data API, :func:`lab.portal.api.fetch_portal`)."""
+    _SOURCES[kind] = handler
+
+
+def source_handler(kind: str) -> Callable[..., Path]:
+    """The registered handler of ``kind``, its plugin module imported first if need be."""
+    if kind not in _SOURCES:
+        for module in SOURCE_PLUGINS:
+            importlib.import_module(module)
+    try:
+        return _SOURCES[kind]
+    except KeyError:
+        raise FetchError(f"no source of kind {kind!r} is registered") from None
 
 
 def fetch(

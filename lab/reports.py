@@ -21,12 +21,11 @@ import html
 import json
 import logging
 import os
-import re
 import shutil
 import tempfile
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -36,92 +35,12 @@ from lab.atomic import atomic_path, atomic_write_text, check_folder
 from lab.errors import ReportError
 from lab.i18n import LANGUAGES, t
 from lab.loader import PROVENANCE_ENV
+from lab.periods import CADENCES, Period, as_of_date, becomes_due, clamped_as_of, default_period
 
 log = logging.getLogger(__name__)
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-CADENCES = ("monthly", "quarterly", "yearly")
 KERNEL_NAME = "python3"
-
-
-# ------------------------------------------------------------------------------------------- periods
-@dataclass(frozen=True, order=True)
-class Period:
-    """A reporting period: a month (``2025-06``), a quarter (``2025-Q2``) or a year (``2025``)."""
-
-    start: date
-    end: date  # inclusive
-    label: str
-
-    @classmethod
-    def parse(cls, text: str) -> Period:
-        """Parse ``YYYY-MM``, ``YYYY-Qn`` or ``YYYY``."""
-        text = str(text).strip()
-        if m := re.fullmatch(r"(\d{4})-(0[1-9]|1[0-2])", text):
-            y, mo = int(m[1]), int(m[2])
-            return cls(date(y, mo, 1), _month_end(y, mo), text)
-        if m := re.fullmatch(r"(\d{4})-Q([1-4])", text, flags=re.IGNORECASE):
-            y, q = int(m[1]), int(m[2])
-            return cls(date(y, 3 * q - 2, 1), _month_end(y, 3 * q), f"{y}-Q{q}")
-        if re.fullmatch(r"\d{4}", text):
-            y = int(text)
-            return cls(date(y, 1, 1), date(y, 12, 31), text)
-        raise ReportError(f"period {text!r} is not YYYY-MM, YYYY-Qn or YYYY")
-
-    @classmethod
-    def last_ended(cls, cadence: str, as_of: date) -> Period:
-        """The last period of ``cadence`` that ended before ``as_of``."""
-        prev = as_of.replace(day=1) - timedelta(days=1)  # last day of the previous month
-        if cadence == "monthly":
-            return cls.parse(f"{prev.year}-{prev.month:02d}")
-        if cadence == "quarterly":
-            q = (as_of.month - 1) // 3  # quarters fully ended this year
-            return cls.parse(f"{as_of.year}-Q{q}") if q else cls.parse(f"{as_of.year - 1}-Q4")
-        if cadence == "yearly":
-            return cls.parse(str(as_of.year - 1))
-        raise ReportError(f"cadence {cadence!r} is not one of {', '.join(CADENCES)}")
-
-
-def _month_end(year: int, month: int) -> date:
-    nxt = date(year + (month == 12), month % 12 + 1, 1)
-    return nxt - timedelta(days=1)
-
-
-def becomes_due(period: Period, due_day: int) -> date:
-    """The day a report on ``period`` becomes due: ``due_day`` days after the period ends
-    (``due_day`` 1 = the first day after the period)."""
-    return period.end + timedelta(days=due_day)
-
-
-def as_of_date() -> date:
-    """The date reports count from: ``$LAB_AS_OF`` (YYYY-MM-DD) if set, else today.
-
-    When reports run on the demo portal, its window ends on a fixed date; the default period is then
-    the last one ended inside that window (see :func:`default_period`).
-    """
-    env = os.environ.get("LAB_AS_OF")
-    return date.fromisoformat(env) if env else date.today()
-
-
-def _demo_window_end() -> date | None:
-    from lab.fetch import demo_dir
-
-    manifest = demo_dir() / "manifest.json"
-    if not manifest.exists():
-        return None
-    window = json.loads(manifest.read_text(encoding="utf-8")).get("window") or {}
-    end = window.get("end")
-    return date.fromisoformat(end) if end else None
-
-
-def default_period(cadence: str, as_of: date | None = None) -> Period:
-    """The period a run reports on by default: the last one ended before ``as_of`` (and inside the
-    demo portal's window when the data are the demo's)."""
-    as_of = as_of or as_of_date()
-    demo_end = _demo_window_end()
-    if demo_end is not None and demo_end < as_of:
-        as_of = demo_end + timedelta(days=1)
-    return Period.last_ended(cadence, as_of)
 
 
 # ------------------------------------------------------------------------------------------ schedule
@@ -679,14 +598,9 @@ def due_reports(schedule: list[Report], out: Path, as_of: date | None = None) ->
     for report in schedule:
         period = default_period(report.cadence, as_of)
         done = all(unit_complete(out, period.label, report.name, lang) for lang in report.languages)
-        if not done and becomes_due(period, report.due_day) <= _clamped(as_of):
+        if not done and becomes_due(period, report.due_day) <= clamped_as_of(as_of):
             due.append((report, period))
     return due
-
-
-def _clamped(as_of: date) -> date:
-    demo_end = _demo_window_end()
-    return min(as_of, demo_end + timedelta(days=1)) if demo_end else as_of
 
 
 def run(

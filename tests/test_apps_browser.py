@@ -104,7 +104,7 @@ def test_portal_tracker(apps_url: str, offline_page, kernel_env, usage_store: Pa
 
 
 def test_reuse_explorer(apps_url: str, offline_page, kernel_env, artifacts: Path) -> None:  # type: ignore[no-untyped-def]
-    from lab.apps.portal_tracker import quarter_of
+    from lab.apps.tracker_figures import quarter_of
     from lab.reuse.indicators import reuses_and_reusers
     from lab.reuse.report import ReuseReport
     from lab.reuse.targets import default_as_of
@@ -143,7 +143,7 @@ def test_reuse_explorer(apps_url: str, offline_page, kernel_env, artifacts: Path
 
 
 def test_city_map(apps_url: str, offline_page, kernel_env, artifacts: Path) -> None:  # type: ignore[no-untyped-def]
-    from lab.apps.portal_tracker import quarter_of
+    from lab.apps.tracker_figures import quarter_of
     from lab.geo.report import spatial_coverage
     from lab.reuse.targets import default_as_of
 

@@ -6,8 +6,8 @@ from datetime import date
 
 import polars as pl
 
-from lab.apps.portal_tracker import channel_figures, dataset_figures, top_viewed, window_totals
 from lab.apps.reuse_explorer import quarter_bounds, quarters_up_to, search_links
+from lab.apps.tracker_figures import channel_figures, dataset_figures, top_viewed, window_totals
 
 
 def test_window_totals_sum_whole_safe_periods() -> None:

@@ -24,7 +24,7 @@ import polars as pl
 import pytest
 
 from lab import usage
-from lab.apps.portal_tracker import channel_figures, channel_months, dataset_figures, window_totals
+from lab.apps.tracker_figures import channel_figures, channel_months, dataset_figures, window_totals
 from lab.usage.disclosure import app_labels, safe_periods, window_sums
 
 K = 5

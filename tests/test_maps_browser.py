@@ -71,7 +71,8 @@ def test_map_file_renders_offline_and_switches_language(
 def test_report_export_renders_the_map_offline(
     offline_page: tuple[Page, list[str]], kernel_env: None, tmp_path: Path
 ) -> None:
-    from lab.reports import Period, load_schedule, run_report
+    from lab.periods import Period
+    from lab.reports import load_schedule, run_report
 
     report = next(r for r in load_schedule() if r.name == "spatial-coverage")
     result = run_report(report, Period.parse("2026-Q3"), "en", tmp_path / "reports")

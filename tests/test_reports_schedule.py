@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from lab.errors import ReportError
-from lab.reports import Period, becomes_due, check_parameters, notebook_parameters
+from lab.periods import Period, becomes_due
+from lab.reports import check_parameters, notebook_parameters
 
 
 def test_periods_parse_and_end_inclusive() -> None:

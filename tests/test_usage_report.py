@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from lab import reports
+from lab.periods import Period
 
 pytestmark = pytest.mark.slow
 
@@ -37,7 +38,7 @@ def test_portal_usage_report_in_both_languages(
     report = schedule["portal-usage"]
     assert (report.cadence, report.due_day) == ("monthly", 1)
     out = tmp_path / "reports"
-    period = reports.Period.parse("2026-10")
+    period = Period.parse("2026-10")
     results = [
         reports.run_report(report, period, lang, out, extra={"store": str(store)}) for lang in ("vi", "en")
     ]

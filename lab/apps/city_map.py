@@ -19,7 +19,7 @@ import ipywidgets as widgets
 import polars as pl
 
 from lab.apps.base import App, allowed
-from lab.apps.portal_tracker import card, quarter_of
+from lab.apps.tracker_figures import card, quarter_of
 from lab.charts import format_number, table
 from lab.geo.report import LAYERS
 from lab.i18n import t

@@ -22,7 +22,7 @@ import ipywidgets as widgets
 import polars as pl
 
 from lab.apps.base import App, allowed, bounded_text
-from lab.apps.portal_tracker import card, reuse_report
+from lab.apps.tracker_figures import card, reuse_report
 from lab.charts import escape_expr, format_number, table
 from lab.i18n import t
 from lab.reuse import vocab
@@ -46,7 +46,7 @@ def quarters_up_to(day: date, n: int = QUARTERS) -> list[str]:
 
 def quarter_bounds(quarter: str) -> tuple[date, date]:
     """First and last day of a quarter ``YYYY-Qn``."""
-    from lab.reports import Period
+    from lab.periods import Period
 
     p = Period.parse(quarter)
     return p.start, p.end

@@ -17,6 +17,7 @@ tracker checks before it draws, so a visitor never sees figures older than the s
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import dataclasses
 import hashlib
@@ -123,6 +124,47 @@ def input_key(store: Path, catalog: Path, min_count: int) -> str:
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:24]
 
 
+def _prepare(store: Path | str | None, catalog: Any, wait_s: float) -> Any:
+    """:func:`lab.usage.report.prepare_store`, waiting up to ``wait_s`` while another kernel ingests."""
+    import time
+
+    from lab.usage.report import prepare_store
+    from lab.usage.store import StoreError
+
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            return prepare_store(store, catalog)
+        except StoreError as exc:
+            if "another ingest" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
+
+
+def open_store(store: str | Path | None = None, catalog: Any = None, *, wait_s: float = 120.0) -> Any:
+    """The usage store the app reads, the demo portal's logs ingested into it when it holds no real data.
+
+    ``store`` (or ``$LAB_USAGE_STORE``) when given. Otherwise a store in the temporary folder shared by
+    the kernels of this user, named after the catalog and the demo's manifest (so two demos never mix).
+    Ingestion is idempotent (:func:`lab.usage.report.prepare_store`): only the first kernel pays for it;
+    a kernel starting while another ingests waits for it (up to ``wait_s`` seconds), then falls back to a
+    store of its own in a temporary folder removed when it exits.
+    """
+    from lab.usage.store import STORE_ENV, StoreError
+
+    if store is not None or os.environ.get(STORE_ENV, "").strip():
+        return _prepare(store, catalog, wait_s)
+    shared = shared_store(catalog_path(catalog))
+    try:
+        shared.parent.mkdir(parents=True, exist_ok=True)
+        return _prepare(shared, catalog, wait_s)
+    except StoreError as exc:
+        log.info("shared app store unusable (%s): using a store of this process", exc)
+    folder = tempfile.mkdtemp(prefix="lab-app-usage-")
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    return _prepare(Path(folder) / "store", catalog, 0)
+
+
 def snapshots_dir() -> Path:
     """Where the tracker's snapshots live: ``<cache>/apps/portal-tracker``."""
     return settings.cache_dir() / "apps" / APP
@@ -131,10 +173,10 @@ def snapshots_dir() -> Path:
 # ------------------------------------------------------------------------------------------ build
 def build(store: str | Path | None, catalog: Path, min_count: int, key: str | None = None) -> Path:
     """Compute the tracker's figures from the store (None: the apps' shared one,
-    :func:`lab.apps.portal_tracker.open_store`) and the catalog into a new snapshot folder (whole, then
+    :func:`open_store`) and the catalog into a new snapshot folder (whole, then
     renamed into place) and return it. The store gets the demo portal's logs first when it holds no real
     data (:func:`lab.usage.report.prepare_store`)."""
-    from lab.apps.portal_tracker import cut_facts, gauges_html, open_store, reuse_report
+    from lab.apps.tracker_figures import cut_facts, gauges_html, reuse_report
     from lab.catalog import load_catalog
     from lab.loader import PROVENANCE_ENV
     from lab.reuse.indicators import portal_listing

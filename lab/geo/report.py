@@ -305,7 +305,7 @@ def spatial_coverage(
     """
     from lab.catalog import Catalog, load_catalog
     from lab.loader import load
-    from lab.reports import Period
+    from lab.periods import Period
 
     if "sensors" not in layers:
         raise LabError("the spatial coverage report needs the sensors layer")

@@ -519,3 +519,6 @@ def fetch_portal(
         extra={"lab_source": "portal", "lab_dataset": dataset.id, "lab_file": label},
     )
     return path
+
+
+lab_fetch.register_source("portal", fetch_portal)

@@ -143,7 +143,7 @@ def cmd_freshness(args: argparse.Namespace) -> int:
     from lab.usage.store import months_between
 
     catalog = _catalog(args)
-    from lab.reports import as_of_date
+    from lab.periods import as_of_date
 
     as_of = date.fromisoformat(args.as_of) if args.as_of else as_of_date()
     path = args.history or aging.history_path()

@@ -76,7 +76,7 @@ REASON_TYPE = pl.Struct(
 def _as_of(as_of: date | None) -> date:
     if as_of is not None:
         return as_of
-    from lab.reports import as_of_date
+    from lab.periods import as_of_date
 
     return as_of_date()
 

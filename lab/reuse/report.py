@@ -87,7 +87,7 @@ class ReuseReport:
             Agencies with fewer open datasets than this are left out of the reuse-rate chart.
         """
         from lab.catalog import load_catalog
-        from lab.reports import Period
+        from lab.periods import Period
         from lab.reuse.indicators import portal_listing
         from lab.reuse.registry import known_dataset_ids, registry_from_catalog
 

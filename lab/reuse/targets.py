@@ -162,7 +162,7 @@ def data_end(catalog: Any = None) -> date | None:
 def default_as_of(catalog: Any = None, as_of: date | None = None) -> date:
     """The one evaluation date of every surface: ``as_of`` (or ``$LAB_AS_OF``, else today), never past
     :func:`data_end` (the empty months after the data would read as no growth)."""
-    from lab.reports import as_of_date
+    from lab.periods import as_of_date
 
     asked = as_of or as_of_date()
     end = data_end(catalog)

@@ -4,14 +4,15 @@ The single-process path is the default and imports nothing of Dask; this module 
 cluster is asked for (``--workers N``, ``--scheduler ADDR`` or ``$LAB_DASK_SCHEDULER``), from the
 optional extra ``lab[cluster]`` (``dask[distributed]``). Polars stays the compute kernel in every task.
 
-**Ingest.** Each input file is read by one task on a worker (:func:`read_on_worker`): the file's
-sha256, then the adapter's staged batches spilled by month into a staging folder of the store (a
-filesystem every worker sees). The client then counts the files one at a time, in input order, with
-the very function one process uses (:func:`lab.usage.ingest.count_months`: content deduplication
-against the store, the counting rules, the parts and their summaries) and commits each through the
-store's single-writer, atomic ledger. The store is therefore the same, part for part, as a
-single-process ingest: a killed worker's task is run again elsewhere (its staging folder is started
-afresh), and a killed client leaves the store as it was (nothing is in the ledger until its commit).
+**Ingest.** Each input file is read by one task on a worker
+(:func:`lab.usage.ingest.read_on_worker`): the file's sha256, then the adapter's staged batches
+spilled by month into a staging folder of the store (a filesystem every worker sees). The client
+then counts the files one at a time, in input order, with the very function one process uses
+(:func:`lab.usage.ingest.count_months`: content deduplication against the store, the counting rules,
+the parts and their summaries) and commits each through the store's single-writer, atomic ledger.
+The store is therefore the same, part for part, as a single-process ingest: a killed worker's task is
+run again elsewhere (its staging folder is started afresh), and a killed client leaves the store as
+it was (nothing is in the ledger until its commit).
 
 **KPIs.** Every KPI reads the per-part summaries (:mod:`lab.usage.summary`): partial aggregates made
 once at ingest. On a cluster, tasks of several month partitions each reduce the months' summary
@@ -30,17 +31,14 @@ from __future__ import annotations
 
 import logging
 import os
-import shutil
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
 from lab.errors import LabError
-from lab.usage.adapters import ADAPTERS, Context
 from lab.usage.store import EventStore
 from lab.usage.summary import KEY_KINDS, SUMMARY_SCHEMA
 
@@ -107,53 +105,6 @@ def connect(workers: int | None = None, scheduler: str | None = None) -> Iterato
         Client(cluster) as client,
     ):
         yield client
-
-
-# ----------------------------------------------------------------------------------------- ingest
-@dataclass
-class RemoteRead:
-    """What a worker read of one file: its sha256, the filled adapter context, the staging folder."""
-
-    sha256: str
-    ctx: Context
-    folder: Path
-
-
-def read_on_worker(path: str, fmt: str, ctx: Context, folder: str, timezone: str) -> RemoteRead:
-    """A task: read one input file into ``folder/raw/<YYYYMM>/batch-*.parquet`` (everything spilled).
-
-    ``folder`` is emptied first, so a task run again after a killed worker starts afresh.
-    """
-    from lab.fetch import file_sha256
-    from lab.usage.ingest import _plain_input, read_to_raw
-
-    src, out = Path(path), Path(folder)
-    shutil.rmtree(out, ignore_errors=True)
-    out.mkdir(parents=True)
-    sha = file_sha256(src)
-    ctx.source_file = f"{src.name}@{sha[:12]}"
-    plain = _plain_input(src, out / "input")
-    try:
-        read_to_raw(plain, ADAPTERS[fmt].read, ctx, out / "raw", timezone, progress=False, spill_rows=0)
-    finally:
-        shutil.rmtree(out / "input", ignore_errors=True)
-    return RemoteRead(sha, ctx, out)
-
-
-def read_ahead(
-    client: Any, files: Sequence[Path], fmt: str, store: EventStore, ctx: Context, timezone: str
-) -> dict[Path, Any]:
-    """Submit one reading task per events file; the futures, by path (facts files are read locally)."""
-    if ADAPTERS[fmt].kind != "events":
-        return {}
-    root = store.path / ".staging"
-    futures = {}
-    for i, path in enumerate(files):
-        folder = root / f"{os.getpid()}-read-{i:05d}"
-        futures[path] = client.submit(
-            read_on_worker, str(path.resolve()), fmt, ctx, str(folder), timezone, pure=False, retries=2
-        )
-    return futures
 
 
 # ------------------------------------------------------------------------------------------- KPIs

@@ -21,7 +21,7 @@ import logging
 import os
 import shutil
 import zlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -266,8 +266,6 @@ def ingest(
             raise StoreError(f"holds {kind} usage data: use another store for these files", file=store.path)
         pending: dict[Path, Any] = {}
         if client is not None:
-            from lab.usage.cluster import read_ahead
-
             shared = Context(
                 secret=secret,
                 source_file="",
@@ -630,3 +628,49 @@ def _stage_facts(
     (staging / "facts").mkdir(parents=True, exist_ok=True)
     facts.write_parquet(staging / rel)
     return [rel], facts.height, facts.height, set()
+
+
+# ------------------------------------------------------------------------- reading on cluster workers
+# The tasks a Dask client runs at ingest (lab.usage.cluster starts the client): plain functions, so that
+# this module imports nothing of Dask, and lab.usage.cluster nothing of this module.
+@dataclass
+class RemoteRead:
+    """What a worker read of one file: its sha256, the filled adapter context, the staging folder."""
+
+    sha256: str
+    ctx: Context
+    folder: Path
+
+
+def read_on_worker(path: str, fmt: str, ctx: Context, folder: str, timezone: str) -> RemoteRead:
+    """A task: read one input file into ``folder/raw/<YYYYMM>/batch-*.parquet`` (everything spilled).
+
+    ``folder`` is emptied first, so a task run again after a killed worker starts afresh.
+    """
+    src, out = Path(path), Path(folder)
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir(parents=True)
+    sha = file_sha256(src)
+    ctx.source_file = f"{src.name}@{sha[:12]}"
+    plain = _plain_input(src, out / "input")
+    try:
+        read_to_raw(plain, ADAPTERS[fmt].read, ctx, out / "raw", timezone, progress=False, spill_rows=0)
+    finally:
+        shutil.rmtree(out / "input", ignore_errors=True)
+    return RemoteRead(sha, ctx, out)
+
+
+def read_ahead(
+    client: Any, files: Sequence[Path], fmt: str, store: EventStore, ctx: Context, timezone: str
+) -> dict[Path, Any]:
+    """Submit one reading task per events file; the futures, by path (facts files are read locally)."""
+    if ADAPTERS[fmt].kind != "events":
+        return {}
+    root = store.path / ".staging"
+    futures = {}
+    for i, path in enumerate(files):
+        folder = root / f"{os.getpid()}-read-{i:05d}"
+        futures[path] = client.submit(
+            read_on_worker, str(path.resolve()), fmt, ctx, str(folder), timezone, pure=False, retries=2
+        )
+    return futures

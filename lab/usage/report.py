@@ -38,7 +38,7 @@ log = logging.getLogger(__name__)
 
 def _month(period: str) -> str:
     """The report's month ``YYYY-MM`` (a monthly report's period)."""
-    from lab.reports import Period
+    from lab.periods import Period
 
     p = Period.parse(period)
     if (p.start.month == 1 and p.end.month == 12 and len(p.label) == 4) or "Q" in p.label:

@@ -1,0 +1,119 @@
+"""The house's floors (issue 17): no import circle in ``lab/``, the report runner imported by the CLI only.
+
+Every import counts, those inside functions too (an import moved into a function to dodge a circle is still
+a circle). Plugins named as strings (the CLI's command modules, :data:`lab.fetch.SOURCE_PLUGINS`) are the
+one way a lower module reaches a higher one.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+LAB = Path(__file__).resolve().parent.parent / "lab"
+
+
+def _modules() -> dict[str, Path]:
+    found = {}
+    for path in LAB.rglob("*.py"):
+        parts = list(path.relative_to(LAB.parent).with_suffix("").parts)
+        if parts[-1] == "__init__":
+            parts = parts[:-1]
+        found[".".join(parts)] = path
+    return found
+
+
+def import_graph() -> dict[str, set[str]]:
+    """Module → the lab modules it imports (anywhere in its code)."""
+    modules = _modules()
+
+    def resolve(name: str) -> str | None:
+        while name and name not in modules:
+            name = name.rpartition(".")[0]
+        return name or None
+
+    graph: dict[str, set[str]] = {m: set() for m in modules}
+    for module, path in modules.items():
+        package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            targets: list[str | None] = []
+            if isinstance(node, ast.Import):
+                targets = [resolve(a.name) for a in node.names if a.name.split(".")[0] == "lab"]
+            elif isinstance(node, ast.ImportFrom):
+                base = node.module or ""
+                if node.level:
+                    parts = package.split(".")
+                    base = ".".join(parts[: len(parts) - node.level + 1] + ([base] if base else []))
+                if base.split(".")[0] == "lab":
+                    targets = [
+                        f"{base}.{a.name}" if f"{base}.{a.name}" in modules else resolve(base)
+                        for a in node.names
+                    ]
+            graph[module] |= {t for t in targets if t and t != module}
+    return graph
+
+
+def circles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected components of more than one module (Tarjan)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on_stack.add(v)
+        for w in sorted(graph[v]):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on_stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            component = []
+            while True:
+                w = stack.pop()
+                on_stack.discard(w)
+                component.append(w)
+                if w == v:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for v in sorted(graph):
+        if v not in index:
+            visit(v)
+    return found
+
+
+def test_the_walker_finds_a_circle() -> None:
+    assert circles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+    assert circles({"a": {"b"}, "b": set()}) == []
+
+
+def test_no_import_circle_in_lab() -> None:
+    graph = import_graph()
+    assert len(graph) > 100 and graph["lab.portal.api"] >= {"lab.fetch"}  # the walk sees real imports
+    assert circles(graph) == []
+
+
+def test_only_the_cli_imports_the_report_runner() -> None:
+    graph = import_graph()
+    assert sorted(m for m, targets in graph.items() if "lab.reports" in targets) == ["lab.cli"]
+    # periods and "today" live on the ground floor, used by the upper ones
+    assert "lab.periods" in graph["lab.reports"] and "lab.reports" not in graph["lab.periods"]
+
+
+def test_the_portal_source_is_a_registered_plugin() -> None:
+    from lab import fetch
+    from lab.errors import FetchError
+    from lab.portal.api import fetch_portal
+
+    assert "lab.portal" not in " ".join(import_graph()["lab.fetch"])
+    assert fetch.source_handler("portal") is fetch_portal
+    with pytest.raises(FetchError, match="no source of kind 'ftp'"):
+        fetch.source_handler("ftp")
