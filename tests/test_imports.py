@@ -117,3 +117,20 @@ def test_the_portal_source_is_a_registered_plugin() -> None:
     assert fetch.source_handler("portal") is fetch_portal
     with pytest.raises(FetchError, match="no source of kind 'ftp'"):
         fetch.source_handler("ftp")
+
+
+def test_the_readme_layout_names_every_part_of_the_library() -> None:
+    """Issue 17: the README's layout is checked, not left to drift."""
+    readme = (LAB.parent / "README.md").read_text(encoding="utf-8")
+    layout = readme.split("## Layout", 1)[1].split("```", 2)[1]
+    parts = sorted(
+        p.name + ("/" if p.is_dir() else "")
+        for p in LAB.iterdir()
+        if p.name not in ("__init__.py", "__main__.py", "__pycache__")
+    )
+    missing = [p for p in parts if p not in layout]
+    assert missing == [], f"README layout does not name {missing}"
+    top = sorted(
+        p.name for p in LAB.parent.iterdir() if p.name in ("notebooks", "reports", "tests", "bench", "docs")
+    )
+    assert all(f"{name}/" in layout for name in top)
