@@ -57,9 +57,10 @@ reports: demo ## The main job: run the due reports over the demo portal into rep
 test: install-dev chromium ## Install the dev tools and run the whole test suite
 	$(BIN)/python -m pytest
 
-lint: install-dev ## ruff over the library, tests and benchmarks
+lint: install-dev ## ruff over the library, tests and benchmarks; mypy over the library
 	$(BIN)/ruff check lab tests bench
 	$(BIN)/ruff format --check lab tests bench
+	$(BIN)/mypy
 
 bench: install-dev ## Benchmarks: ratios against a baseline measured in the same run
 	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done

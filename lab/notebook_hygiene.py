@@ -65,7 +65,7 @@ def problems(path: Path) -> list[str]:
 
 def notebooks(paths: Iterable[Path]) -> list[Path]:
     """The notebooks in ``paths`` (folders are searched), checkpoints left out."""
-    out = []
+    out: list[Path] = []
     for p in paths:
         found = sorted(p.rglob("*.ipynb")) if p.is_dir() else [p]
         out.extend(n for n in found if ".ipynb_checkpoints" not in n.parts)

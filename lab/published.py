@@ -115,7 +115,7 @@ def in_the_data(catalog: Any = None, as_of: date | None = None) -> pl.DataFrame:
         if fact == "datasets":
             rows[fact] = dataset_counts(pl.DataFrame(frame), day)["published"]
         else:
-            table = pl.DataFrame(frame.drop(columns="geometry")) if hasattr(frame, "geometry") else frame
+            table = frame if isinstance(frame, pl.DataFrame) else pl.DataFrame(frame.drop(columns="geometry"))
             if "installed" in table.columns:
                 table = table.filter(pl.col("installed").cast(pl.Date, strict=False) <= day)
             rows[fact] = table.height

@@ -406,7 +406,7 @@ def run_report(
                 "language": lang,
                 "fingerprint": fingerprint,
                 "parameters": params,
-                "inputs": _read_inputs(provenance),
+                "inputs": (inputs := _read_inputs(provenance)),
                 "lab_version": __version__,
                 "commit": git_commit(),
                 "ran_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
@@ -414,7 +414,7 @@ def run_report(
             }
             title = f"{report.title.get(lang, report.name)} · {period.label}"
             page = _render_html(
-                executed, title, lang, _provenance_footer(record, lang), demo_banner(record["inputs"], lang)
+                executed, title, lang, _provenance_footer(record, lang), demo_banner(inputs, lang)
             )
             publish_unit(target, page, executed, record)
             result.status, result.html = "ok", target

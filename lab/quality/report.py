@@ -95,6 +95,8 @@ def build(
     synthetic = cat.get(listing_id).synthetic
     last = linkcheck.last_results()
     scores = score_listing(listing, links=last, as_of=as_of, lang=lang, synthetic=synthetic)
+    usage: pl.DataFrame | None
+    reuse: pl.DataFrame | None
     try:
         from lab.usage.report import prepare_store
 
