@@ -83,4 +83,4 @@ lock: ## Re-resolve uv.lock after editing pyproject.toml
 	$(UV) lock
 
 clean: ## Remove the venv, caches and the generated demo portal (reports stay)
-	rm -rf $(VENV) data/cache data/demo data/demo-scale-* data/store-scale-* .pytest_cache .ruff_cache
+	rm -rf $(VENV) data/cache data/demo data/demo-scale-* data/store-scale-* .pytest_cache .ruff_cache .mypy_cache
