@@ -40,9 +40,13 @@ def shared_data() -> Path:
 
 @pytest.fixture(autouse=True)
 def isolated_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Every test gets its own empty cache; no test touches data/cache of the working tree."""
+    """Every test gets its own empty cache and usage store; no test touches data/cache or data/store of
+    the working tree."""
     cache = tmp_path_factory.mktemp("cache")
     monkeypatch.setenv("LAB_CACHE", str(cache))
+    # and its own usage store: a report or app that fills the default store (data/store) from a test's demo
+    # portal would leave it to the next test, built from another demo (and refused there)
+    monkeypatch.setenv("LAB_USAGE_STORE", str(tmp_path_factory.mktemp("usage-store") / "store"))
     monkeypatch.delenv("LAB_MIRROR", raising=False)
     monkeypatch.delenv("LAB_CATALOG", raising=False)
     monkeypatch.setenv("LAB_OFFLINE", os.environ.get("LAB_OFFLINE", "1"))
