@@ -32,14 +32,20 @@ def test_catalog_page_lists_every_field() -> None:
             assert f"| `{field}` |" in page, field
 
 
-def test_mkdocs_builds_strict_and_offline(root: Path, tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def site(root: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The docs built once, as `make docs` does (generated reference pages, then a strict mkdocs build)."""
     docs_gen.write(root / "docs")
-    site = tmp_path / "site"
+    site = tmp_path_factory.mktemp("docs") / "site"
     mkdocs = Path(sys.executable).with_name("mkdocs")
     out = subprocess.run(
         [str(mkdocs), "build", "--strict", "--site-dir", str(site)], cwd=root, capture_output=True, text=True
     )
     assert out.returncode == 0, out.stderr[-3000:]
+    return site
+
+
+def test_mkdocs_builds_strict_and_offline(site: Path) -> None:
     api = (site / "reference" / "api.html").read_text(encoding="utf-8")
     assert "load_catalog" in api and "apply_schema" in api
     # Sphinx roles in docstrings are rendered as links or code, never as raw ':func:' text (docs/hooks)
@@ -51,16 +57,9 @@ def test_mkdocs_builds_strict_and_offline(root: Path, tmp_path: Path) -> None:
         assert 'src="http' not in text and '<link rel="stylesheet" href="http' not in text, page
 
 
-def test_search_works_from_files_offline(root: Path, tmp_path: Path, page: Page) -> None:
+def test_search_works_from_files_offline(site: Path, page: Page) -> None:
     """Issue 20: the site opened from ``file://`` answers its search box (mkdocs' own search needs HTTP);
     Vietnamese words are found with or without their diacritics."""
-    docs_gen.write(root / "docs")
-    site = tmp_path / "site"
-    mkdocs = Path(sys.executable).with_name("mkdocs")
-    out = subprocess.run(
-        [str(mkdocs), "build", "--strict", "--site-dir", str(site)], cwd=root, capture_output=True, text=True
-    )
-    assert out.returncode == 0, out.stderr[-3000:]
     requests: list[str] = []
     page.on("request", lambda r: requests.append(r.url))
     page.goto((site / "guides" / "apps.html").as_uri())

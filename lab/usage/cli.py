@@ -145,6 +145,22 @@ def _on_cluster(store: Any, client: Any) -> Any:
     return ClusterStore(store.path, client)
 
 
+def _computed(args: argparse.Namespace, kpi: Any, **kwargs: Any) -> Any:
+    """``kpi`` over the existing store of ``args`` (on a cluster when asked for), with the window,
+    ``--min-count`` and ``--source`` of the command line; ``args.store`` becomes the store."""
+    _check_min_count(args.min_count)
+    args.store = _existing_store(args.store)
+    with _cluster(args) as client:
+        return kpi(
+            _on_cluster(args.store, client),
+            start=args.start,
+            end=args.end,
+            min_count=args.min_count,
+            source=args.source,
+            **kwargs,
+        )
+
+
 def _cluster_flags(p: argparse.ArgumentParser) -> None:
     """``--workers N`` and ``--scheduler ADDR`` (docs/guides/cluster.md)."""
     p.add_argument(
@@ -171,18 +187,7 @@ def cmd_kpis(args: argparse.Namespace) -> int:
     ``source`` and the store's ``timezone``)."""
     from lab.usage.kpis import TOTALS, portal_totals
 
-    _check_min_count(args.min_count)
-    args.store = _existing_store(args.store)
-
-    with _cluster(args) as client:
-        table = portal_totals(
-            _on_cluster(args.store, client),
-            start=args.start,
-            end=args.end,
-            by=args.by,
-            min_count=args.min_count,
-            source=args.source,
-        )
+    table = _computed(args, portal_totals, by=args.by)
     records = _records(table, TOTALS)
     timezone = args.store.timezone
     for record, row in zip(records, table.iter_rows(named=True), strict=True):
@@ -200,19 +205,7 @@ def cmd_top(args: argparse.Namespace) -> int:
     """Print the top datasets by a metric (``--json``: a list of records)."""
     from lab.usage.kpis import top_datasets
 
-    _check_min_count(args.min_count)
-    args.store = _existing_store(args.store)
-
-    with _cluster(args) as client:
-        table = top_datasets(
-            _on_cluster(args.store, client),
-            metric=args.metric,
-            n=args.n,
-            start=args.start,
-            end=args.end,
-            min_count=args.min_count,
-            source=args.source,
-        )
+    table = _computed(args, top_datasets, metric=args.metric, n=args.n)
     records = [
         {
             "rank": r["rank"],
