@@ -69,6 +69,13 @@ APPS = {
         2,
         ".lab-city-map [data-key='total']",
     ),
+    "insights": (
+        "insights.ipynb",
+        ".lab-insights .lab-insights-observed table",
+        ".lab-filter-month select",
+        10,
+        ".lab-insights section",
+    ),
 }
 
 

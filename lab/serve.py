@@ -454,10 +454,10 @@ def voila_command(
 
 
 def prepare_snapshots(env: Mapping[str, str]) -> None:
-    """Compute the apps' snapshots (:mod:`lab.apps.snapshot`) before any kernel starts, with the settings
-    the kernels will have: the preheated kernels then only read them. A failure is logged, not fatal
-    (each kernel tries again, and shows a plain message if it cannot)."""
-    from lab.apps import snapshot
+    """Compute the apps' snapshots (:mod:`lab.apps.snapshot`, :func:`lab.apps.insights.prepare`) before
+    any kernel starts, with the settings the kernels will have: the preheated kernels then only read them.
+    A failure is logged, not fatal (each kernel tries again, and shows a plain message if it cannot)."""
+    from lab.apps import insights, snapshot
 
     saved = {k: os.environ.get(k) for k in ("LAB_CATALOG", "LAB_USAGE_STORE", "LAB_DEMO", "LAB_CACHE")}
     try:
@@ -467,6 +467,9 @@ def prepare_snapshots(env: Mapping[str, str]) -> None:
         started = time.monotonic()
         snap = snapshot.current()
         log.info("app snapshot %s ready in %.1f s", snap.folder.name, time.monotonic() - started)
+        started = time.monotonic()
+        n = insights.prepare()
+        log.info("insights: %d views ready in %.1f s", n, time.monotonic() - started)
     except Exception as exc:  # the apps still start; their kernels report what is wrong
         log.warning("could not prepare the apps' snapshot: %s: %s", type(exc).__name__, exc)
     finally:

@@ -1,6 +1,6 @@
-"""The portal tracker, reuse explorer and city map in a real Voilà on 127.0.0.1, driven in headless Chromium:
-each loads, shows the library's figures, answers its filters and the language switch, the map draws its
-layers, and no request leaves 127.0.0.1. Screenshots go to test-artifacts/ (git-ignored)."""
+"""The portal tracker, reuse explorer, city map and insights in a real Voilà on 127.0.0.1, driven in
+headless Chromium: each loads, shows the library's figures, answers its filters and the language switch,
+the map draws its layers, and no request leaves 127.0.0.1. Screenshots go to test-artifacts/ (git-ignored)."""
 
 from __future__ import annotations
 
@@ -173,4 +173,41 @@ def test_city_map(apps_url: str, offline_page, kernel_env, artifacts: Path) -> N
     page.get_by_text("English", exact=True).first.click()
     expect(page.locator(".lab-city-map")).to_contain_text("Points in the layer", timeout=STEP)
     page.screenshot(path=artifacts / "city-map-en.png", full_page=True)
+    assert outside == [], f"the app asked the internet for {outside}"
+
+
+def test_insights(apps_url: str, offline_page, kernel_env, usage_store: Path, artifacts: Path) -> None:  # type: ignore[no-untyped-def]
+    import re as _re
+
+    from lab.apps.insights import Insights
+    from lab.i18n import t
+
+    expected = Insights(store=usage_store)  # the same views, computed in this process
+    month = expected.months[-1]
+    page, outside = offline_page
+    page.goto(f"{apps_url}/voila/render/insights.ipynb", timeout=LOAD)
+    observed = page.locator(".lab-insights .lab-insights-observed")
+    expect(observed.locator("table").first).to_be_visible(timeout=LOAD)
+    label = t("observed_status_observed_only", "vi")
+    found = _re.search(rf"<td>{_re.escape(label)}</td><td>([^<]+)</td>", expected.body.value)
+    assert found, expected.body.value[:500]
+    expect(observed.locator("tr", has_text=label).first).to_contain_text(found.group(1))
+    page.screenshot(path=artifacts / "insights.png", full_page=True)
+
+    page.get_by_text(t("usage_open_title", "vi"), exact=True).first.click()
+    published = page.locator(".lab-insights .lab-insights-published")
+    expect(published).to_contain_text(f"--period {month}", timeout=STEP)
+    expected.view.value = "published"
+    visits = _re.search(r"<td>Lượt truy cập</td><td>([^<]+)</td>", expected.body.value)
+    assert visits, expected.body.value[:500]
+    expect(published.locator("tr", has_text="Lượt truy cập").first).to_contain_text(visits.group(1))
+
+    page.locator(".lab-filter-month select").select_option(expected.months[-2])
+    expect(published).to_contain_text(f"--period {expected.months[-2]}", timeout=STEP)
+    page.get_by_text("English", exact=True).first.click()
+    expect(page.locator(".lab-insights")).to_contain_text("Open data insights", timeout=STEP)
+    expect(page.locator(".lab-insights .lab-insights-published")).to_contain_text("Visits", timeout=STEP)
+    page.get_by_text("Freshness by HDX's aging table", exact=True).first.click()
+    expect(page.locator(".lab-insights .lab-insights-freshness")).to_contain_text("Delinquent", timeout=STEP)
+    page.screenshot(path=artifacts / "insights-en.png", full_page=True)
     assert outside == [], f"the app asked the internet for {outside}"

@@ -27,6 +27,7 @@ APPS = {
     "portal-tracker": ".lab-portal-tracker .lab-gauge",
     "reuse-explorer": ".lab-reuse-explorer .lab-count",
     "city-map": ".lab-city-map [data-key='total']",
+    "insights": ".lab-insights .lab-insights-observed table",
 }
 ERROR_CELL = "There was an error when executing cell"
 
