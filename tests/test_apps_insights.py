@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from datetime import date
 from pathlib import Path
 
 import polars as pl
@@ -65,9 +64,9 @@ def test_each_view_is_the_reports_section_for_the_month(app: insights.Insights) 
     for status in ("Fresh", "Due", "Overdue", "Delinquent"):
         assert f"<th>{status}</th>" in app.body.value
     app.view.value = "quality"
-    assert app.month.disabled and "Quality over time" in app.body.value
+    assert "Quality over time" in app.body.value
     app.view.value = "observed"
-    assert not app.month.disabled and app.message.value == ""
+    assert app.message.value == ""
 
 
 def test_a_view_is_computed_once_then_read(app: insights.Insights, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -111,29 +110,28 @@ def test_a_visitor_never_sees_a_view_older_than_the_store(
     assert int(after.replace(".", "")) > int(before.replace(".", ""))
 
 
-def test_a_quality_snapshot_changes_the_key_and_the_view(
-    app: insights.Insights, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+def test_the_quality_view_shows_the_demos_planted_changes_and_follows_the_history(
+    app: insights.Insights, demo_portal: Path
 ) -> None:
-    from lab.quality.history import append_snapshot
+    import json
 
-    history = tmp_path / "score-history.parquet"
-    monkeypatch.setenv("LAB_QUALITY_HISTORY", str(history))
+    from lab.quality import history as qh
+
+    truth = json.loads((demo_portal / "manifest.json").read_text(encoding="utf-8"))["truth"]
     app.view.value = "quality"
-    empty = app.body.value
-    from lab.loader import load
-    from lab.quality.scorecard import score_listing
-
-    listing = load("portal-datasets", catalog=app.catalog)
-    first = score_listing(listing, as_of=date(2026, 9, 30), synthetic=True).datasets
-    append_snapshot(first, date(2026, 9, 30), history)
-    moved = first["id"][0]
-    second = first.with_columns(
-        mqa_points=pl.when(pl.col("id") == moved).then(pl.col("mqa_points") + 60).otherwise("mqa_points")
-    )
-    append_snapshot(second, date(2026, 10, 31), history)
+    month = app.months[-1]
+    days = sorted(d for d in qh.read(qh.listing_path())["as_of"].unique().to_list() if f"{d:%Y-%m}" <= month)
+    planted = truth["quality_changes"][f"{days[-2]}..{days[-1]}"]
+    for dataset in planted["improved"] + planted["worsened"]:
+        assert f"<td>{dataset}</td>" in app.body.value, dataset  # among the datasets that moved most
+    before = app.body.value
+    key = insights.insights_key(Path(app.store.path), app.catalog_file, MC)
+    frame = qh.read(qh.listing_path()).filter(pl.col("as_of") == days[-1]).drop("as_of")
+    qh.append_snapshot(frame.with_columns(mqa_points=pl.col("mqa_points") + 1), days[-1], qh.listing_path())
+    assert insights.insights_key(Path(app.store.path), app.catalog_file, MC) != key
     app.language.value = "en"
-    assert app.body.value != empty and "2026-10-31" in app.body.value
-    assert f"<td>{moved}</td>" in app.body.value  # the one dataset that moved, among the movers
+    app.language.value = "vi"
+    assert app.body.value != before
 
 
 def test_forged_values_are_ignored(app: insights.Insights) -> None:
@@ -149,4 +147,4 @@ def test_prepare_computes_the_default_month_in_both_languages(demo_store: Path) 
     (folder,) = [p for p in insights.fragments_dir().iterdir() if p.is_dir()]
     month = insights.months_offered()[-1]
     names = {p.name for p in folder.iterdir()}
-    assert {f"published-{month}-vi.html", f"observed-{month}-en.html", "quality-all-vi.html"} <= names
+    assert {f"published-{month}-vi.html", f"observed-{month}-en.html", f"quality-{month}-vi.html"} <= names

@@ -78,7 +78,6 @@ def test_report_notebooks_show_the_sections(
     for key in ("HOME", "JUPYTER_CONFIG_DIR", "JUPYTER_RUNTIME_DIR", "IPYTHONDIR", "JUPYTER_PLATFORM_DIRS"):
         monkeypatch.setenv(key, jupyter_env[key])
     snapshot = pl.DataFrame({"id": ["a"], "title": ["A"], "publisher": ["P"], "mqa_points": [100.0]})
-    qh.append_snapshot(snapshot, date(2026, 8, 31), None)
     results = reports.run(
         ["dataset-quality", "reuse-outcomes"], period="2026-Q3", languages=["en"], out=tmp_path / "r"
     )
@@ -99,7 +98,7 @@ def test_report_notebooks_show_the_sections(
     assert "quality-history" in {i["dataset"] for i in made}
     again = reports.run(["dataset-quality"], period="2026-Q3", languages=["en"], out=tmp_path / "r")
     assert [r.status for r in again] == ["skipped"]
-    qh.append_snapshot(snapshot, date(2026, 9, 30), None)
+    qh.append_snapshot(snapshot, date(2026, 9, 30), qh.listing_path())  # the report shows the listing's
     rerun = reports.run(["dataset-quality"], period="2026-Q3", languages=["en"], out=tmp_path / "r")
     assert [r.status for r in rerun] == ["ok"]
 

@@ -3,6 +3,7 @@ quality × usage × reuse; the ``lab quality`` commands (offline, and online aga
 
 from __future__ import annotations
 
+import itertools
 import json
 from datetime import date
 from pathlib import Path
@@ -235,3 +236,26 @@ def test_cli_links_online_against_what_the_catalog_lists(
     assert links.history_path().is_file()
     assert main(["quality", "links", "--offline", "--catalog", str(path)]) == 0
     assert "broken since" in capsys.readouterr().out
+
+
+def test_the_listing_history_finds_exactly_the_planted_metadata_changes(env: Path) -> None:
+    """Issue 18: the demo plants completed and damaged metadata between the copies of its listing; the
+    quality history scored from them moves exactly those datasets' MQA points (the others only age)."""
+    from lab.quality import history as qh
+
+    catalog = load_catalog()
+    path = qh.report_history(catalog)
+    assert path == qh.listing_path() and path.is_file()
+    assert qh.report_history(catalog) == path  # scored once; later calls read it
+    frame = qh.read(path)
+    days = sorted(frame["as_of"].unique().to_list())
+    planted = json.loads((env / "manifest.json").read_text(encoding="utf-8"))["truth"]["quality_changes"]
+    assert len(days) == len(planted) + 1 and days[-1] == AS_OF
+    for start, end in itertools.pairwise(days):
+        moved = qh.movers(frame, start, end)
+        points = moved.filter((pl.col("change") == "changed") & (pl.col("delta_mqa_points") != 0))
+        truth = planted[f"{start}..{end}"]
+        up = points.filter(pl.col("delta_mqa_points") > 0)["id"].to_list()
+        down = points.filter(pl.col("delta_mqa_points") < 0)["id"].to_list()
+        assert sorted(up) == sorted(map(str, truth["improved"]))
+        assert sorted(down) == sorted(map(str, truth["worsened"]))

@@ -5,8 +5,8 @@ One view for each of the four analyses no portal tool shows yet; each view is th
 print (:func:`lab.reuse.observed_report.observed_html`, :func:`lab.quality.over_time.freshness_html`,
 :func:`lab.quality.over_time.trend_html` with :func:`~lab.quality.over_time.movers_html`,
 :func:`lab.usage.publish_report.published_html`), so the app and the reports show the same figures.
-Filters: the view, a month (the quality history is not per month: the month is then disabled) and the
-language.
+Filters: the view, a month (usage and reuse up to its end, freshness as of its last day, the quality
+snapshots up to it) and the language.
 
 Nothing heavy runs in a visitor's kernel more than once per input: a view's HTML for a (month, language)
 is computed on first need and kept in ``<cache>/apps/insights/<key>/`` (written whole, then renamed: a
@@ -39,7 +39,6 @@ log = logging.getLogger(__name__)
 
 APP = "insights"
 VIEWS = ("observed", "freshness", "quality", "published")
-MONTHLY_VIEWS = ("observed", "freshness", "published")  # the quality history is shown whole
 MONTHS = 12  # months offered, the last one being the default period's
 KEEP_OLD_S = 3600.0  # fragments of an older key are removed after an hour (a kernel may still read them)
 
@@ -61,11 +60,11 @@ def months_offered(n: int = MONTHS) -> list[str]:
     return [f"{i // 12:04d}-{i % 12 + 1:02d}" for i in range(idx - n + 1, idx + 1)]
 
 
-def _history_files() -> tuple[Path, Path]:
+def _history_files() -> tuple[Path, ...]:
     from lab.quality import aging
     from lab.quality import history as quality_history
 
-    return quality_history.default_path(), aging.history_path()
+    return quality_history.default_path(), quality_history.listing_path(), aging.history_path()
 
 
 def insights_key(store: Path, catalog: Path, min_count: int) -> str:
@@ -124,10 +123,13 @@ def compute(view: str, month: str, lang: str, *, store: Any, catalog: Any, min_c
         meta = from_listing(listing, synthetic=catalog.get("portal-datasets").synthetic)
         return str(freshness_html(meta.datasets, end, lang))
     if view == "quality":
+        from lab.quality.history import report_history
         from lab.quality.over_time import movers_html, trend_html
 
+        history = report_history(catalog)
         movers = html.escape(t("quality_movers_title", lang))
-        return f"{trend_html(lang)}<h3>{movers}</h3>{movers_html(lang)}"
+        trend = trend_html(lang, history=history, until=end)
+        return f"{trend}<h3>{movers}</h3>{movers_html(lang, history=history, until=end)}"
     if view == "published":
         from lab.usage.publish_report import published_html
 
@@ -139,7 +141,7 @@ def fragment(view: str, month: str, lang: str, *, store: Any, catalog: Any, min_
     """A view's HTML from the fragments folder of ``key``, computed (:func:`compute`) and kept on first
     need."""
     folder = fragments_dir() / key
-    file = folder / f"{view}-{month if view in MONTHLY_VIEWS else 'all'}-{lang}.html"
+    file = folder / f"{view}-{month}-{lang}.html"
     if file.is_file():
         return file.read_text(encoding="utf-8")
     started = time.monotonic()
@@ -155,9 +157,11 @@ def _open(store: str | Path | None, catalog: Any) -> tuple[Any, Any, Path]:
     """The usage store (the apps' shared one, filled from the demo when empty), the catalog and its file."""
     from lab.apps.snapshot import catalog_path, open_store
     from lab.catalog import load_catalog
+    from lab.quality.history import report_history
 
     cat_file = catalog_path(catalog)
     cat = load_catalog(cat_file)
+    report_history(cat)  # scored once from the listing's copies (before the key is taken: it is an input)
     return open_store(store, cat), cat, cat_file
 
 
@@ -225,7 +229,6 @@ class Insights(App):
             self.view.options = self._view_options(lang)
             self.view.value = view
         self.month.description = t("apps_month", lang)
-        self.month.disabled = view not in MONTHLY_VIEWS
         synthetic = "portal-datasets" in self.catalog and self.catalog.get("portal-datasets").synthetic
         note = f"<p class='synthetic'>{html.escape(t('synthetic_note', lang))}</p>" if synthetic else ""
         self.heading.value = (

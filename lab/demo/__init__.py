@@ -12,6 +12,7 @@ What it writes (``out/``)::
     README.md                        what this is (synthetic!), the layout, the columns
     manifest.json                    seed, scale, window, files (rows, sha256), totals, truth — written last
     catalog/portal_datasets.csv      860 datasets with the portal's metadata fields and gaps
+    catalog/listing_history.csv      the listing at the 3 month-ends before, metadata changes planted
     logs/web/access.log              combined log format (people, crawlers, an uptime monitor)
     logs/api/gateway.csv             calls of /api/dataset/<base64 id>
     logs/channels/channels.csv       Zalo, SMS and app requests for the 55 channel datasets
@@ -49,7 +50,7 @@ from typing import Any
 from tqdm.auto import tqdm
 
 from lab.atomic import atomic_write_text, check_folder, process_exists
-from lab.demo import catalog, places, reuse, timeline, usage
+from lab.demo import catalog, listing_history, places, reuse, timeline, usage
 from lab.demo.context import Context
 from lab.demo.vocab import SYNTHETIC_NOTE_EN, SYNTHETIC_NOTE_VI
 from lab.errors import LabError
@@ -78,6 +79,7 @@ def _write_readme(ctx: Context) -> None:
 STEPS: tuple[tuple[str, Callable[[Context], None]], ...] = (
     ("places", places.write_places),
     ("catalog", catalog.write_catalog),
+    ("listing history", listing_history.write_listing_history),
     ("sign-ups", usage.write_signups),
     ("reuse registry", reuse.write_registry),
     ("web log", usage.write_web_log),

@@ -20,6 +20,7 @@ import logging
 import os
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
@@ -28,7 +29,22 @@ from lab.errors import LabError
 
 log = logging.getLogger(__name__)
 
-__all__ = ["SCORES", "append_snapshot", "default_path", "movers", "read", "trend"]
+__all__ = [
+    "SCORES",
+    "append_snapshot",
+    "default_path",
+    "listing_path",
+    "movers",
+    "read",
+    "report_history",
+    "score_listing_history",
+    "trend",
+]
+
+LISTING_ID = "portal-datasets"
+"""The catalog entry of the portal's current listing (what the quality report scores)."""
+LISTING_HISTORY_ID = "portal-listing-history"
+"""The catalog entry holding earlier copies of the listing (a ``snapshot_date`` column)."""
 
 SCORES = (
     "mqa_points",
@@ -55,6 +71,12 @@ def default_path() -> Path:
 
     named = os.environ.get("LAB_QUALITY_HISTORY", "").strip()
     return Path(named) if named else cache_dir() / "quality" / "score-history.parquet"
+
+
+def listing_path() -> Path:
+    """The quality history of the portal's listing: ``listing-score-history.parquet`` beside
+    :func:`default_path` (the catalog's history): the two score different datasets, never mixed."""
+    return default_path().with_name("listing-score-history.parquet")
 
 
 def read(path: str | Path | None = None) -> pl.DataFrame:
@@ -218,3 +240,54 @@ def movers(
         descending=[True, True, False],
     )
     return out.head(n) if n is not None else out
+
+
+def score_listing_history(catalog: Any) -> pl.DataFrame:
+    """Snapshot rows (:func:`snapshot`) of every copy of the listing in :data:`LISTING_HISTORY_ID`, each
+    scored as of its ``snapshot_date``, and of the current listing (:data:`LISTING_ID`) as of its catalog
+    entry's ``modified`` date (no network: links are not checked, as for the report).
+
+    Parameters
+    ----------
+    catalog
+        A :class:`lab.catalog.Catalog` holding both entries.
+    """
+    from lab.loader import load
+    from lab.quality.scorecard import score_listing
+
+    copies = load(LISTING_HISTORY_ID, catalog=catalog)
+    synthetic = bool(catalog.get(LISTING_HISTORY_ID).synthetic)
+    current = catalog.get(LISTING_ID)
+    listings = [
+        (day, copies.filter(pl.col("snapshot_date") == day).drop("snapshot_date"))
+        for day in sorted(copies.get_column("snapshot_date").unique().to_list())
+    ]
+    if current.modified is not None:
+        listings.append((current.modified, load(LISTING_ID, catalog=catalog)))
+    frames = [
+        snapshot(score_listing(listing, as_of=day, synthetic=synthetic).datasets, day)
+        for day, listing in listings
+    ]
+    if not frames or all(f.is_empty() for f in frames):
+        raise QualityHistoryError("the listing history holds no copy", dataset=LISTING_HISTORY_ID)
+    return pl.concat(frames, how="diagonal_relaxed").sort("as_of", "id", maintain_order=True)
+
+
+def report_history(catalog: Any) -> Path:
+    """The history the quality report and the insights app show.
+
+    When the catalog holds earlier copies of the portal's listing (:data:`LISTING_HISTORY_ID`, e.g. the
+    demo portal's), the history of the listing (:func:`listing_path`), scored from them the first time
+    (written whole, atomically; a later call reads it); otherwise the catalog's own history
+    (:func:`default_path`, appended to by ``lab quality score``).
+    """
+    if LISTING_HISTORY_ID not in catalog or LISTING_ID not in catalog:
+        return default_path()
+    target = check_target(listing_path())
+    if not target.exists():
+        frame = score_listing_history(catalog)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_path(target) as tmp:
+            frame.write_parquet(tmp)
+        log.info("listing quality history %s: %d snapshots", target, frame.get_column("as_of").n_unique())
+    return target

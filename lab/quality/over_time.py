@@ -97,10 +97,32 @@ def _observations(frame: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def trend_html(lang: str, *, history: str | Path | None = None, snapshots: int = 6) -> Html:
-    """The catalogue's mean scores per snapshot (the last ``snapshots``), or a line saying there is none."""
+def _history(history: str | Path | None, until: date | None) -> pl.DataFrame:
+    """The quality history's snapshots up to ``until`` (all when None), recorded as a report input."""
     _provenance("quality-history", Path(history) if history is not None else quality_history.default_path())
     frame = quality_history.read(history)
+    return frame if until is None else frame.filter(pl.col("as_of") <= until)
+
+
+def trend_html(
+    lang: str, *, history: str | Path | None = None, snapshots: int = 6, until: date | None = None
+) -> Html:
+    """The catalogue's mean scores per snapshot (the last ``snapshots`` up to ``until``), or a line saying
+    there is none.
+
+    Parameters
+    ----------
+    lang
+        ``vi`` or ``en``.
+    history
+        The quality history (default :func:`lab.quality.history.default_path`; the reports pass
+        :func:`lab.quality.history.report_history`).
+    snapshots
+        Snapshots shown at most.
+    until
+        The report's last day: later snapshots are left out.
+    """
+    frame = _history(history, until)
     trend = quality_history.trend(frame)
     if trend.is_empty():
         return Html(f"<p>{html.escape(t('quality_trend_none', lang))}</p>")
@@ -122,9 +144,12 @@ def trend_html(lang: str, *, history: str | Path | None = None, snapshots: int =
     return table(shown, [names[c] for c in shown.columns])
 
 
-def movers_html(lang: str, *, history: str | Path | None = None, n: int = 10) -> Html:
-    """The datasets that moved most between the last two snapshots, with the indicators that changed."""
-    frame = quality_history.read(history)
+def movers_html(
+    lang: str, *, history: str | Path | None = None, n: int = 10, until: date | None = None
+) -> Html:
+    """The datasets that moved most between the last two snapshots up to ``until``, with the indicators
+    that changed (``history`` and ``until`` as for :func:`trend_html`)."""
+    frame = _history(history, until)
     if frame.get_column("as_of").n_unique() < 2:
         return Html(f"<p>{html.escape(t('quality_trend_none', lang))}</p>")
     moved = quality_history.movers(frame, n=n)
