@@ -153,7 +153,7 @@ def cmd_load(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     """Generate the synthetic demo portal."""
     from lab import demo
-    from lab.fetch import demo_dir
+    from lab.settings import demo_dir
 
     out = Path(args.out) if args.out else demo_dir()
     manifest = demo.generate(out, scale=args.scale, seed=args.seed)

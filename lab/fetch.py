@@ -13,23 +13,18 @@ Each distribution resolves to one local :class:`~pathlib.Path`. The first source
 :class:`~lab.errors.OfflineError` names the dataset, the file and what to do.
 
 Where the catalog declares ``sha256`` or ``byte_size``, every source is checked (local files,
-mirror, cache and downloads); a mismatch raises :class:`~lab.errors.ChecksumError`. Hashing a large
-local file happens once: the result is remembered by (path, size, mtime_ns) in a small JSON sidecar
-of the cache folder (``verified.json``).
+mirror, cache and downloads); a mismatch raises :class:`~lab.errors.ChecksumError` (hashes memoised by
+:func:`lab.cache.file_sha256`).
 
-Cache layout: ``<cache>/<sha256(url)[:16]>/<filename>`` beside ``<filename>.meta.json`` (url, etag,
-last_modified, sha256, byte_size, fetched_at). Downloads go to a temporary file in the same folder
-(:mod:`lab.atomic`) which is renamed only when complete, checked (no HTML page where data was
-expected, declared sha256 and size) and flushed to disk; the meta file is written after the data. An
-entry whose bytes do not match its meta is never trusted, so an interrupted download, a crash or a
-corrupted file cannot be read by a later load.
+Downloads follow the lab's HTTP policy (:mod:`lab.http`: session, timeouts, retries, redaction,
+progress) and go into the content cache (:mod:`lab.cache`): to a temporary file in the entry's folder
+(:mod:`lab.atomic`), renamed only when complete, checked (no HTML page where data was expected, declared
+sha256 and size) and flushed to disk; the meta file is written after the data. Refreshing a cached copy
+is a conditional GET (``If-None-Match`` / ``If-Modified-Since``).
 
-HTTP: one :class:`requests.Session` with a User-Agent naming the lab, connect/read timeouts
-(:data:`CONNECT_TIMEOUT`, :data:`READ_TIMEOUT`), :data:`TRIES` tries with exponential back-off on
-connection errors, timeouts, dropped bodies, 429 and 5xx (``Retry-After`` honoured up to
-:data:`RETRY_AFTER_CAP`), at most :data:`MAX_REDIRECTS` redirects, conditional GET (``If-None-Match``
-/ ``If-Modified-Since``) when refreshing a cached copy, and a tqdm progress bar on a terminal.
-URLs in messages and logs never carry credentials (:func:`redact_url`).
+The chain is a registry: each kind of source beyond the built-in ones registers its handler
+(:func:`register_source`; :mod:`lab.portal.api` registers ``portal``), as readers register in
+:mod:`lab.readers`.
 """
 
 from __future__ import annotations
@@ -38,29 +33,45 @@ import hashlib
 import importlib
 import json
 import logging
-import os
 import re
-import sys
-import time
 import unicodedata
 import zlib
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
-from importlib import metadata
+from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 from typing import Any, TypeVar
-from urllib.parse import parse_qsl, quote, unquote, urlencode, urljoin, urlsplit, urlunsplit
+from urllib.parse import quote, unquote, urljoin, urlsplit
 from urllib.request import url2pathname
 
 import requests
-import urllib3
-from tqdm import tqdm
 
+from lab import http as lab_http
 from lab.atomic import atomic_path, atomic_write_text
+from lab.cache import (
+    META_SUFFIX,
+    CacheEntry,
+    cache_key,
+    cached_entry,
+    drop_other_entries,
+    entry_dir,
+    file_sha256,
+    remember_sha256,
+    short_digest,
+    utc_timestamp,
+)
 from lab.catalog import Dataset, Distribution, stays_inside
 from lab.errors import ChecksumError, FetchError, HtmlInsteadOfDataError, OfflineError
+from lab.http import (
+    Retryable,
+    bounded_body,
+    check_status,
+    content_length,
+    new_session,
+    progress_bar,
+    raw_chunks,
+    redact_url,
+    retrying,
+)
+from lab.settings import demo_dir, mirror_dir, offline  # relative values resolved once
 from lab.sniff import HEAD_BYTES, html_title, looks_like_html
 from lab.unpack import (
     IncompleteError,
@@ -77,92 +88,11 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 # ------------------------------------------------------------------------------------------ settings
-#: Seconds to wait for a TCP connection (module constant: tests set small values).
-CONNECT_TIMEOUT: float = 10.0
-#: Seconds to wait between two bytes of an answer.
-READ_TIMEOUT: float = 60.0
-#: Tries per request (the first one included) on connection errors, timeouts, 429 and 5xx.
-TRIES: int = 3
-#: Back-off before try n+1 is ``BACKOFF * 2**(n-1)`` seconds (0.5, 1, 2, ...).
-BACKOFF: float = 0.5
-#: The most seconds a server's ``Retry-After`` makes us wait.
-RETRY_AFTER_CAP: float = 30.0
-#: More redirects than this is a redirect loop.
-MAX_REDIRECTS: int = 10
-#: Bytes read and written at a time while downloading and hashing.
-CHUNK_SIZE: int = 1 << 20
-#: Downloads smaller than this get no progress bar.
-PROGRESS_MIN_BYTES: int = 2 << 20
-#: Temporary download files older than this (left by a killed process) are removed.
-STALE_PART_SECONDS: float = 24 * 3600
-#: The verification memo keeps at most this many files (the least recently checked are dropped).
-MEMO_MAX_ENTRIES: int = 4096
 
-#: The sidecar (in the cache folder) remembering the sha256 of local files by (path, size, mtime_ns).
-MEMO_NAME = "verified.json"
-META_SUFFIX = ".meta.json"
 SOURCES = ("path", "demo", "cache", "mirror", "download", "ckan")
-
-_PROJECT_ROOT = Path(__file__).resolve().parent.parent
-_RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
-_SECRET_PARAMS = frozenset(
-    {"token", "access_token", "api_key", "apikey", "key", "password", "passwd", "secret", "signature", "sig"}
-)
-_ERRNO = re.compile(r"\[Errno -?\d+\] ([^'\"()\]]+)")
-
-
-def _version() -> str:
-    try:
-        return metadata.version("lab")
-    except metadata.PackageNotFoundError:
-        return "0"
-
-
-USER_AGENT = (
-    f"lab/{_version()} (Da Nang open data lab; +https://opendata.danang.gov.vn) "
-    f"python-requests/{requests.__version__}"
-)
-
-_sleep: Callable[[float], None] = time.sleep  # tests replace it to record back-off without waiting
-
-
-# --------------------------------------------------------------------------------------- environment
-# read through lab.settings: a relative value is taken against the caller's directory, not a kernel's
-from lab.settings import cache_dir, demo_dir, mirror_dir, offline  # noqa: E402
 
 
 # -------------------------------------------------------------------------------------------- helpers
-def redact_url(url: str) -> str:
-    """``url`` without credentials: no ``user:password@`` and secret query values replaced by ``***``.
-
-    Examples
-    --------
-    >>> redact_url("https://bob:s3cret@example.org/a.csv?token=abc&x=1")
-    'https://example.org/a.csv?token=%2A%2A%2A&x=1'
-    """
-    parts = urlsplit(url)
-    netloc = parts.netloc.rsplit("@", 1)[-1]
-    query = parts.query
-    if query:
-        pairs = parse_qsl(query, keep_blank_values=True)
-        if any(k.lower() in _SECRET_PARAMS for k, _ in pairs):
-            query = urlencode([(k, "***" if k.lower() in _SECRET_PARAMS else v) for k, v in pairs])
-    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
-
-
-def _short(digest: str) -> str:
-    return digest[:12]
-
-
-def utc_timestamp() -> str:
-    """The current UTC time as cache metas record it (``fetched_at``, ``checked_at``).
-
-    Returns
-    -------
-    str
-        ``YYYY-MM-DDTHH:MM:SSZ``.
-    """
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def log_source(dataset: Dataset, dist: Distribution, source: str, where: str | Path) -> None:
@@ -206,97 +136,6 @@ def _filename(url: str) -> str:
 
 
 # ------------------------------------------------------------------------------- hashing and its memo
-def hash_file(path: Path) -> str:
-    """The sha256 of a file, read in chunks, always hashed (no memo: see :func:`file_sha256`).
-
-    Parameters
-    ----------
-    path
-        The file to hash.
-
-    Returns
-    -------
-    str
-        64 lowercase hex digits.
-    """
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while chunk := fh.read(CHUNK_SIZE):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def _memo_path() -> Path:
-    return cache_dir() / MEMO_NAME
-
-
-def _load_memo() -> dict[str, Any]:
-    path = _memo_path()
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return {}
-    except (OSError, ValueError) as exc:  # unreadable or not JSON: it is only a memo, start afresh
-        log.debug("ignoring the verification memo %s: %s", path, exc)
-        return {}
-    entries = data.get("entries") if isinstance(data, dict) else None
-    return entries if isinstance(entries, dict) else {}
-
-
-def remember_sha256(path: Path, digest: str, stat: os.stat_result | None = None) -> None:
-    """Record ``digest`` for ``path`` at its current (size, mtime_ns) in the memo sidecar (:data:`MEMO_NAME`).
-
-    :func:`file_sha256` then answers from the memo until the file's size or modification time changes. A
-    cache folder that cannot be written only makes later checks slower (logged at DEBUG).
-
-    Parameters
-    ----------
-    path
-        The file (resolved before it is recorded).
-    digest
-        Its sha256, hex.
-    stat
-        Its :func:`os.stat` result if the caller has it; default read now.
-    """
-    path = path.resolve()
-    stat = stat or path.stat()
-    entries = _load_memo()
-    entries.pop(str(path), None)  # re-insert at the end: the dict keeps the most recent last
-    entries[str(path)] = {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "sha256": digest}
-    while len(entries) > MEMO_MAX_ENTRIES:
-        entries.pop(next(iter(entries)))
-    try:
-        atomic_write_text(_memo_path(), json.dumps({"version": 1, "entries": entries}, indent=1))
-    except OSError as exc:  # a read-only cache folder: verification still works, only slower
-        log.debug("could not write the verification memo %s: %s", _memo_path(), exc)
-
-
-def file_sha256(path: str | Path) -> str:
-    """The sha256 (hex) of a local file, memoised by (path, size, mtime_ns) in the cache folder.
-
-    Parameters
-    ----------
-    path
-        The file to hash.
-
-    Returns
-    -------
-    str
-        64 lowercase hex digits. A file whose size or modification time changed is hashed again.
-    """
-    path = Path(path).resolve()
-    stat = path.stat()
-    hit = _load_memo().get(str(path))
-    if (
-        isinstance(hit, dict)
-        and hit.get("size") == stat.st_size
-        and hit.get("mtime_ns") == stat.st_mtime_ns
-        and isinstance(hit.get("sha256"), str)
-    ):
-        return hit["sha256"]
-    digest = hash_file(path)
-    remember_sha256(path, digest, stat)
-    return digest
 
 
 def _verify(path: Path, dataset: Dataset, dist: Distribution, source: str) -> None:
@@ -315,8 +154,8 @@ def _verify(path: Path, dataset: Dataset, dist: Distribution, source: str) -> No
         got = file_sha256(path)
         if got != dist.sha256.lower():
             raise ChecksumError(
-                f"sha256 mismatch for the {source} copy {path}: expected {_short(dist.sha256)}, "
-                f"got {_short(got)}; the file is corrupt or another version: replace it or fix sha256 "
+                f"sha256 mismatch for the {source} copy {path}: expected {short_digest(dist.sha256)}, "
+                f"got {short_digest(got)}; the file is corrupt or another version: replace it or fix sha256 "
                 "in the catalog",
                 dataset=dataset.id,
                 file=dist.label,
@@ -324,289 +163,9 @@ def _verify(path: Path, dataset: Dataset, dist: Distribution, source: str) -> No
 
 
 # ------------------------------------------------------------------------------------------- the cache
-@dataclass(frozen=True)
-class CacheEntry:
-    """A trusted cache entry: the data file and its meta (the parsed ``<file>.meta.json``)."""
-
-    path: Path
-    meta: dict[str, Any]
-
-
-def entry_dir(key: str) -> Path:
-    """The cache folder of a key (a download URL, or what :func:`_cache_key` makes of a CKAN resource).
-
-    Parameters
-    ----------
-    key
-        The cache key.
-
-    Returns
-    -------
-    pathlib.Path
-        ``<cache>/<sha256(key)[:16]>`` (not created here).
-    """
-    return cache_dir() / hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
-
-
-def _read_meta(meta_path: Path) -> dict[str, Any] | None:
-    try:
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        log.debug("unreadable cache meta %s: %s", meta_path, exc)
-        return None
-    return meta if isinstance(meta, dict) else None
-
-
-def _entry_problem(path: Path, meta: dict[str, Any], dist: Distribution) -> str | None:
-    """Why a cache entry cannot be trusted, or None if it can."""
-    recorded = meta.get("sha256")
-    if not isinstance(recorded, str):
-        return "its meta records no sha256"
-    size = path.stat().st_size
-    if meta.get("byte_size") != size:
-        return f"it has {size:,} bytes, its meta records {meta.get('byte_size')}"
-    if dist.byte_size is not None and size != dist.byte_size:
-        return f"it has {size:,} bytes, the catalog declares {dist.byte_size:,}"
-    if dist.sha256 and recorded != dist.sha256.lower():
-        return f"it is sha256 {_short(recorded)}, the catalog declares {_short(dist.sha256)}"
-    got = file_sha256(path)
-    if got != recorded:
-        return f"its bytes (sha256 {_short(got)}) do not match its meta ({_short(recorded)})"
-    return None
-
-
-def cached_entry(key: str, dist: Distribution) -> tuple[CacheEntry | None, str | None]:
-    """The trusted cache entry for ``key`` and, when there is an untrusted one, why it is not trusted.
-
-    An entry is trusted when its meta names ``key`` (redacted), its data file exists, and its size and sha256
-    match its meta and what ``dist`` declares; an untrusted one is logged (WARNING) and skipped.
-
-    Parameters
-    ----------
-    key
-        The cache key (see :func:`entry_dir`).
-    dist
-        The distribution whose declared ``byte_size`` and ``sha256`` the entry must match.
-
-    Returns
-    -------
-    tuple of (CacheEntry or None, str or None)
-        The trusted entry (or None), and the reason the last untrusted entry was refused (None if there
-        was none, or a trusted one was found).
-    """
-    folder = entry_dir(key)
-    if not folder.is_dir():
-        return None, None
-    problem = None
-    for meta_path in sorted(folder.glob(f"*{META_SUFFIX}")):
-        meta = _read_meta(meta_path)
-        if meta is None or meta.get("url") != redact_url(key):
-            continue
-        data = meta_path.with_name(meta_path.name[: -len(META_SUFFIX)])
-        if not data.is_file():
-            problem = "its data file is missing"
-            continue
-        problem = _entry_problem(data, meta, dist)
-        if problem is None:
-            return CacheEntry(data, meta), None
-        log.warning("cached copy %s is not trusted: %s", data, problem)
-    return None, problem
-
-
-def _cache_key(dist: Distribution) -> str | None:
-    """What the cache is keyed by: the http(s) download URL, or the CKAN package and resource."""
-    if dist.download_url and dist.download_url.startswith(("http://", "https://")):
-        return dist.download_url
-    if dist.ckan:
-        api = str(dist.ckan.get("api", "")).rstrip("/")
-        resource = dist.ckan.get("resource")
-        return f"{api}/package_show?id={quote(str(dist.ckan.get('package')))}#resource={resource}"
-    return None
-
-
-def drop_other_entries(folder: Path, keep: Path) -> None:
-    """Remove the other entries of a cache folder and stale temporary files.
-
-    Other entries are an older file name for the same key (data and meta); temporary files are those a
-    killed download left, older than :data:`STALE_PART_SECONDS` (never trusted, only space).
-
-    Parameters
-    ----------
-    folder
-        The cache folder (see :func:`entry_dir`).
-    keep
-        The data file to keep (its meta is kept too).
-    """
-    for meta_path in folder.glob(f"*{META_SUFFIX}"):
-        data = meta_path.with_name(meta_path.name[: -len(META_SUFFIX)])
-        if data != keep:
-            meta_path.unlink(missing_ok=True)
-            data.unlink(missing_ok=True)
-    for part in folder.glob(".*.part"):
-        try:
-            if time.time() - part.stat().st_mtime > STALE_PART_SECONDS:
-                part.unlink()
-        except OSError as exc:  # another process just renamed or removed it
-            log.debug("could not remove %s: %s", part, exc)
 
 
 # ------------------------------------------------------------------------------------------------ HTTP
-def new_session() -> requests.Session:
-    """A new HTTP session with the lab's :data:`USER_AGENT` and at most :data:`MAX_REDIRECTS` redirects.
-
-    Returns
-    -------
-    requests.Session
-        The caller closes it.
-    """
-    session = requests.Session()
-    session.headers["User-Agent"] = USER_AGENT
-    session.headers["Accept-Encoding"] = "gzip, deflate"  # what lab.unpack decodes, within its limit
-    session.max_redirects = MAX_REDIRECTS
-    return session
-
-
-class _Retryable(Exception):  # noqa: N818 - check_status -> retrying control flow, caught there
-    """One try failed in a way another try may fix."""
-
-    def __init__(self, problem: str, delay: float | None = None) -> None:
-        super().__init__(problem)
-        self.problem = problem
-        self.delay = delay
-
-
-def _retry_after(resp: requests.Response) -> float | None:
-    """The server's ``Retry-After`` in seconds (capped at :data:`RETRY_AFTER_CAP`), or None."""
-    value = resp.headers.get("Retry-After", "").strip()
-    if not value:
-        return None
-    if value.isdigit():
-        seconds = float(value)
-    else:
-        try:
-            when = parsedate_to_datetime(value)
-        except (TypeError, ValueError):
-            return None
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=UTC)
-        seconds = (when - datetime.now(UTC)).total_seconds()
-    return max(0.0, min(seconds, RETRY_AFTER_CAP))
-
-
-def _reason(exc: BaseException) -> str:
-    """A short cause of a requests exception (its errno text, else its class name)."""
-    m = _ERRNO.search(str(exc))
-    return m.group(1).strip() if m else type(exc).__name__
-
-
-def check_status(resp: requests.Response, shown: str) -> None:
-    """Inside an attempt run by :func:`retrying`: make a 429 or 5xx answer a retried failure.
-
-    Any other status passes (the caller decides what a 4xx means).
-
-    Parameters
-    ----------
-    resp
-        The answer.
-    shown
-        The URL as messages may show it (redacted).
-
-    Raises
-    ------
-    _Retryable
-        On 429 and 5xx, with the server's ``Retry-After`` as the delay; :func:`retrying` catches it, so it
-        must only be raised inside an attempt.
-    """
-    if resp.status_code in _RETRY_STATUSES or resp.status_code >= 500:
-        raise _Retryable(f"HTTP {resp.status_code} {resp.reason} from {shown}", _retry_after(resp))
-
-
-def retrying(attempt: Callable[[], T], shown: str, *, dataset: str | None, file: str | None) -> T:
-    """Run ``attempt`` up to :data:`TRIES` times with back-off; known failures become FetchError.
-
-    Retried: connection errors, timeouts, dropped bodies and :func:`check_status` failures (waiting
-    ``BACKOFF * 2**(n-1)`` seconds, or the server's ``Retry-After``). Not retried: redirect loops, TLS
-    errors, invalid URLs and other request errors.
-
-    Parameters
-    ----------
-    attempt
-        One try: performs the request and returns its result.
-    shown
-        The URL as messages may show it (redacted).
-    dataset, file
-        Named by the error.
-
-    Returns
-    -------
-    T
-        What the first successful try returned.
-
-    Raises
-    ------
-    lab.errors.FetchError
-        A failure that is not retried, or every try failed (with the last cause).
-    """
-    problem = ""
-    for n in range(1, TRIES + 1):
-        delay = BACKOFF * 2 ** (n - 1)
-        try:
-            return attempt()
-        except _Retryable as exc:
-            problem = exc.problem
-            delay = exc.delay if exc.delay is not None else delay
-        except requests.exceptions.TooManyRedirects:
-            raise FetchError(
-                f"redirect loop: more than {MAX_REDIRECTS} redirects from {shown}", dataset=dataset, file=file
-            ) from None
-        except requests.exceptions.SSLError as exc:
-            raise FetchError(
-                f"TLS error talking to {shown} ({_reason(exc)})", dataset=dataset, file=file
-            ) from None
-        except requests.exceptions.ConnectTimeout:
-            problem = f"connecting to {shown} timed out after {CONNECT_TIMEOUT:g} s"
-        except requests.exceptions.ReadTimeout:
-            problem = f"no answer from {shown} within {READ_TIMEOUT:g} s"
-        except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError):
-            problem = f"the connection dropped in the middle of the answer from {shown}"
-        except requests.exceptions.ConnectionError as exc:
-            problem = f"could not connect to {shown} ({_reason(exc)})"
-        except (
-            requests.exceptions.InvalidURL,
-            requests.exceptions.MissingSchema,
-            requests.exceptions.InvalidSchema,
-        ):
-            raise FetchError(f"not a valid http(s) URL: {shown}", dataset=dataset, file=file) from None
-        except requests.exceptions.RequestException as exc:
-            raise FetchError(
-                f"request to {shown} failed ({type(exc).__name__}: {_reason(exc)})",
-                dataset=dataset,
-                file=file,
-            ) from None
-        if n < TRIES:
-            log.info("%s; trying again in %.1f s (try %d of %d)", problem, delay, n + 1, TRIES)
-            _sleep(delay)
-    raise FetchError(f"{problem}; gave up after {TRIES} tries", dataset=dataset, file=file)
-
-
-def _progress_bar(total: int | None, desc: str) -> tqdm:
-    """A byte progress bar on stderr, disabled when stderr is not a terminal or the file is small."""
-    small = total is not None and total < PROGRESS_MIN_BYTES
-    return tqdm(
-        total=total,
-        desc=desc,
-        unit="B",
-        unit_scale=True,
-        unit_divisor=1024,
-        leave=False,
-        disable=small or not sys.stderr.isatty(),
-    )
-
-
-def _content_length(resp: requests.Response) -> int | None:
-    """The body size announced by the server (the bytes on the wire, before any decompression)."""
-    value = resp.headers.get("Content-Length", "").strip()
-    return int(value) if value.isdigit() else None
 
 
 #: JSON answers up to this size are parsed in full after download to prove they are complete.
@@ -690,18 +249,6 @@ def _incomplete(body: _Body, fmt: str, tmp: Path, dist: Distribution) -> str | N
     return None
 
 
-def _raw_chunks(resp: requests.Response) -> Iterator[bytes]:
-    """The body as sent (no decoding), with urllib3's errors turned into requests' (retried) ones."""
-    try:
-        yield from resp.raw.stream(CHUNK_SIZE, decode_content=False)
-    except urllib3.exceptions.ReadTimeoutError as exc:
-        raise requests.exceptions.ReadTimeout(str(exc)) from None
-    except (urllib3.exceptions.ProtocolError, urllib3.exceptions.DecodeError) as exc:
-        raise requests.exceptions.ChunkedEncodingError(str(exc)) from None
-    except urllib3.exceptions.HTTPError as exc:
-        raise requests.exceptions.ConnectionError(str(exc)) from None
-
-
 def _save(
     resp: requests.Response,
     target: Path,
@@ -720,7 +267,7 @@ def _save(
     looks whole (CSV last line, JSON that parses); otherwise the try failed (retried, never cached).
     """
     shown = redact_url(url)
-    total = _content_length(resp)
+    total = content_length(resp)
     encoding = resp.headers.get("Content-Encoding", "").strip().lower()
     if encoding in ("", "identity"):
         decoder = None
@@ -754,14 +301,14 @@ def _save(
         )
 
     with atomic_path(target) as tmp:
-        with open(tmp, "wb") as fh, _progress_bar(total, target.name) as bar:
+        with open(tmp, "wb") as fh, progress_bar(total, target.name) as bar:
             try:
-                for chunk in _raw_chunks(resp):
+                for chunk in raw_chunks(resp):
                     wire += len(chunk)
                     bar.update(len(chunk))
                     write(fh, decoder.feed(chunk) if decoder is not None else chunk)
                 if total is not None and wire < total:
-                    raise _Retryable(f"the connection dropped after {wire:,} of {total:,} bytes from {shown}")
+                    raise Retryable(f"the connection dropped after {wire:,} of {total:,} bytes from {shown}")
                 if decoder is not None:
                     write(fh, decoder.finish())
                 body.finish()
@@ -769,11 +316,11 @@ def _save(
                 requests.exceptions.ChunkedEncodingError
             ):  # a cut chunked body or fewer bytes than announced
                 got = f"{wire:,} of {total:,}" if total is not None else f"{wire:,}"
-                raise _Retryable(f"the connection dropped after {got} bytes from {shown}") from None
+                raise Retryable(f"the connection dropped after {got} bytes from {shown}") from None
             except TooLargeError:
                 raise too_large() from None
             except IncompleteError:
-                raise _Retryable(
+                raise Retryable(
                     f"the connection dropped after {wire:,} bytes from {shown} "
                     "(the compressed stream is cut off)"
                 ) from None
@@ -795,7 +342,7 @@ def _save(
         if fmt in _TEXT_FORMATS and total is None:  # nothing announced the size: judge the text itself
             why = _incomplete(body, fmt, tmp, dist)
             if why:
-                raise _Retryable(f"the answer from {shown} is incomplete: {why}")
+                raise Retryable(f"the answer from {shown} is incomplete: {why}")
         got = digest.hexdigest()
         if dist.byte_size is not None and size != dist.byte_size:
             raise ChecksumError(
@@ -806,9 +353,9 @@ def _save(
             )
         if dist.sha256 and got != dist.sha256.lower():
             raise ChecksumError(
-                f"sha256 mismatch for {shown}: expected {_short(dist.sha256)}, got {_short(got)}; the source "
-                "changed or the download is corrupt; nothing was cached (fix sha256 in the catalog if the "
-                "new version is right)",
+                f"sha256 mismatch for {shown}: expected {short_digest(dist.sha256)}, "
+                f"got {short_digest(got)}; the source changed or the download is corrupt; nothing was "
+                "cached (fix sha256 in the catalog if the new version is right)",
                 dataset=dataset.id,
                 file=dist.label,
             )
@@ -853,7 +400,9 @@ def _download(
     target = cached.path if cached is not None else entry_dir(key) / _filename(url)
 
     def attempt() -> tuple[Path, str]:
-        with session.get(url, headers=headers, stream=True, timeout=(CONNECT_TIMEOUT, READ_TIMEOUT)) as resp:
+        with session.get(
+            url, headers=headers, stream=True, timeout=(lab_http.CONNECT_TIMEOUT, lab_http.READ_TIMEOUT)
+        ) as resp:
             if resp.status_code == 304 and cached is not None and headers:
                 meta = {**cached.meta, "checked_at": utc_timestamp()}
                 try:
@@ -894,25 +443,6 @@ def _download(
 CKAN_MAX_BYTES: int = 64 << 20
 
 
-def _bounded_body(resp: requests.Response, limit: int, what: str) -> bytes:
-    """The whole (decoded) body of a small answer, refused past ``limit`` bytes (a bomb or a wrong URL)."""
-    encoding = resp.headers.get("Content-Encoding", "").strip().lower()
-    decoder = Unpacker(encoding, limit=limit) if encoding in ("gzip", "x-gzip", "deflate") else None
-    out = bytearray()
-    try:
-        for chunk in _raw_chunks(resp):
-            out += decoder.feed(chunk) if decoder is not None else chunk
-            if len(out) > limit:
-                raise TooLargeError(limit_message(limit))
-        if decoder is not None:
-            out += decoder.finish()
-    except TooLargeError:
-        raise FetchError(f"{what}: the answer is larger than {limit:,} bytes: not an API answer") from None
-    except (IncompleteError, zlib.error):
-        raise _Retryable(f"{what}: the compressed answer is cut off or broken") from None
-    return bytes(out)
-
-
 def ckan_resource_url(
     api: str, package: str, resource: str | int | None = None, *, session: requests.Session | None = None
 ) -> str:
@@ -948,10 +478,13 @@ def ckan_resource_url(
 
     def attempt() -> tuple[int, str, bytes]:
         with sess.get(
-            endpoint, params={"id": package}, stream=True, timeout=(CONNECT_TIMEOUT, READ_TIMEOUT)
+            endpoint,
+            params={"id": package},
+            stream=True,
+            timeout=(lab_http.CONNECT_TIMEOUT, lab_http.READ_TIMEOUT),
         ) as resp:
             check_status(resp, shown)
-            return resp.status_code, resp.reason, _bounded_body(resp, CKAN_MAX_BYTES, f"{what} ({shown})")
+            return resp.status_code, resp.reason, bounded_body(resp, CKAN_MAX_BYTES, f"{what} ({shown})")
 
     try:
         status, reason, body = retrying(attempt, shown, dataset=None, file=None)
@@ -1103,7 +636,7 @@ def _fetch_one(
     if dist.portal and not dist.download_url:  # the portal's data API, paged, cached as Parquet (lab.portal)
         return source_handler("portal")(dataset, dist, refresh=refresh, session=session)
 
-    key = _cache_key(dist)
+    key = cache_key(dist)
     cached, untrusted = cached_entry(key, dist) if key else (None, None)
     if cached is not None and (not refresh or offline()):
         if refresh:

@@ -192,7 +192,7 @@ def demo_banner(inputs: list[dict[str, str]], lang: str) -> str:
     The label is said once per page, here, not under each chart or in each title.
     """
     from lab.charts import format_number
-    from lab.fetch import demo_dir
+    from lab.settings import demo_dir
 
     root = demo_dir().resolve()
     if not any(Path(i["file"]).is_relative_to(root) for i in inputs):
@@ -306,7 +306,7 @@ def _record_path(out: Path, report: str, period: str, lang: str) -> Path:
 
 def _unchanged(record_path: Path, fingerprint: str) -> bool:
     """True if the last good run had this fingerprint and its input files still have the same hashes."""
-    from lab.fetch import file_sha256
+    from lab.cache import file_sha256
 
     try:
         record = json.loads(record_path.read_text(encoding="utf-8"))

@@ -34,7 +34,8 @@ import pytest
 from httpserver import LocalServer, Reply
 from test_bad_input import BAD, CASES, GENERATED
 
-from lab import fetch as lab_fetch
+from lab import cache as lab_cache
+from lab import http as lab_http
 from lab.cli import main
 from lab.text import encode_windows_1258
 
@@ -308,9 +309,9 @@ def ctx(world: SimpleNamespace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
         "https_proxy",
     ):
         monkeypatch.delenv(var, raising=False)
-    monkeypatch.setattr(lab_fetch, "BACKOFF", 0.0)
-    monkeypatch.setattr(lab_fetch, "READ_TIMEOUT", 2.0)
-    monkeypatch.setattr(lab_fetch, "_sleep", lambda _s: None)
+    monkeypatch.setattr(lab_http, "BACKOFF", 0.0)
+    monkeypatch.setattr(lab_http, "READ_TIMEOUT", 2.0)
+    monkeypatch.setattr(lab_http, "_sleep", lambda _s: None)
     return SimpleNamespace(**vars(world), state=state)
 
 
@@ -319,7 +320,7 @@ def _snapshot(*roots: Path) -> dict[str, bytes]:
     for root in roots:
         for folder, _dirs, files in os.walk(root):
             for name in files:
-                if name in (".lock", lab_fetch.MEMO_NAME):  # a lock file, the sha256 memo: no data
+                if name in (".lock", lab_cache.MEMO_NAME):  # a lock file, the sha256 memo: no data
                     continue
                 path = Path(folder) / name
                 out[str(path)] = b"" if path.is_symlink() else path.read_bytes()

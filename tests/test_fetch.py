@@ -23,7 +23,10 @@ import pytest
 import requests
 from httpserver import LocalServer, Reply, Request
 
+from lab import cache as lab_cache
 from lab import fetch as lab_fetch
+from lab import http as lab_http
+from lab import settings
 from lab.catalog import Dataset, Distribution, load_catalog
 from lab.errors import ChecksumError, FetchError, HtmlInsteadOfDataError, LabError, OfflineError
 
@@ -54,12 +57,12 @@ def lab_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> SimpleNamespace:
     for var in PROXY_VARS:
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
-    monkeypatch.setattr(lab_fetch, "CONNECT_TIMEOUT", 2.0)
-    monkeypatch.setattr(lab_fetch, "READ_TIMEOUT", 2.0)
-    monkeypatch.setattr(lab_fetch, "BACKOFF", 0.01)
-    monkeypatch.setattr(lab_fetch, "RETRY_AFTER_CAP", 0.05)
+    monkeypatch.setattr(lab_http, "CONNECT_TIMEOUT", 2.0)
+    monkeypatch.setattr(lab_http, "READ_TIMEOUT", 2.0)
+    monkeypatch.setattr(lab_http, "BACKOFF", 0.01)
+    monkeypatch.setattr(lab_http, "RETRY_AFTER_CAP", 0.05)
     sleeps: list[float] = []
-    monkeypatch.setattr(lab_fetch, "_sleep", sleeps.append)  # record the back-off, do not wait
+    monkeypatch.setattr(lab_http, "_sleep", sleeps.append)  # record the back-off, do not wait
 
     real_send = requests.adapters.HTTPAdapter.send
 
@@ -119,7 +122,7 @@ def cache_files(cache: Path) -> dict[str, bytes]:
     for folder, _dirs, files in os.walk(cache):
         for name in files:
             path = Path(folder) / name
-            if name != lab_fetch.MEMO_NAME:
+            if name != lab_cache.MEMO_NAME:
                 out[str(path.relative_to(cache))] = path.read_bytes()
     return out
 
@@ -130,26 +133,26 @@ def no_partial_files(root: Path) -> bool:
 
 # ----------------------------------------------------------------------------------------- environment
 def test_folders_come_from_the_environment(lab_env: SimpleNamespace, monkeypatch: pytest.MonkeyPatch) -> None:
-    assert lab_fetch.cache_dir() == lab_env.cache
-    assert lab_fetch.demo_dir() == lab_env.demo
-    assert lab_fetch.mirror_dir() is None
+    assert settings.cache_dir() == lab_env.cache
+    assert settings.demo_dir() == lab_env.demo
+    assert settings.mirror_dir() is None
     monkeypatch.setenv("LAB_MIRROR", str(lab_env.tmp))
-    assert lab_fetch.mirror_dir() == lab_env.tmp
+    assert settings.mirror_dir() == lab_env.tmp
     monkeypatch.delenv("LAB_CACHE")
     monkeypatch.delenv("LAB_DEMO")
-    assert lab_fetch.cache_dir() == PROJECT / "data" / "cache"
-    assert lab_fetch.demo_dir() == PROJECT / "data" / "demo"
-    assert not lab_fetch.offline()
+    assert settings.cache_dir() == PROJECT / "data" / "cache"
+    assert settings.demo_dir() == PROJECT / "data" / "demo"
+    assert not settings.offline()
     for value, expected in (("1", True), ("true", True), ("0", False), ("", False)):
         monkeypatch.setenv("LAB_OFFLINE", value)
-        assert lab_fetch.offline() is expected
+        assert settings.offline() is expected
 
 
 def test_redact_url_strips_credentials() -> None:
     assert (
-        lab_fetch.redact_url("https://bob:s3cret@example.org:8443/a.csv") == "https://example.org:8443/a.csv"
+        lab_http.redact_url("https://bob:s3cret@example.org:8443/a.csv") == "https://example.org:8443/a.csv"
     )
-    shown = lab_fetch.redact_url("https://example.org/a.csv?api_key=XYZ&page=2")
+    shown = lab_http.redact_url("https://example.org/a.csv?api_key=XYZ&page=2")
     assert "XYZ" not in shown and "page=2" in shown
 
 
@@ -267,14 +270,14 @@ def test_retry_after_is_honoured_up_to_a_cap(server: LocalServer, lab_env: Simpl
 
     server.route("/busy.csv", busy)
     assert get(Distribution(format="CSV", download_url=server.url("/busy.csv"))).read_bytes() == CSV
-    assert lab_env.sleeps == [lab_fetch.RETRY_AFTER_CAP]
+    assert lab_env.sleeps == [lab_http.RETRY_AFTER_CAP]
 
 
 def test_persistent_5xx_gives_up_after_the_tries(server: LocalServer, lab_env: SimpleNamespace) -> None:
     server.route("/down.csv", Reply(503, b"maintenance"))
     with pytest.raises(FetchError, match=r"HTTP 503 Service Unavailable from .*/down\.csv.*3 tries"):
         get(Distribution(format="CSV", download_url=server.url("/down.csv")))
-    assert server.count("/down.csv") == lab_fetch.TRIES == 3
+    assert server.count("/down.csv") == lab_http.TRIES == 3
     assert cache_files(lab_env.cache) == {}
 
 
@@ -339,11 +342,11 @@ def test_truncated_body_is_retried_and_never_cached(server: LocalServer, lab_env
 
     with pytest.raises(FetchError, match=r"dropped.*3 tries"):
         get(dist, refresh=True)
-    assert server.count("/t.csv") == 1 + lab_fetch.TRIES
+    assert server.count("/t.csv") == 1 + lab_http.TRIES
     assert cache_files(lab_env.cache) == before
     assert no_partial_files(lab_env.cache)
     assert get(dist).read_bytes() == CSV  # the good copy is still trusted
-    assert server.count("/t.csv") == 1 + lab_fetch.TRIES
+    assert server.count("/t.csv") == 1 + lab_http.TRIES
 
     server.route("/cut.csv", Reply(200, CSV[:20], content_length=len(CSV)))
     with pytest.raises(FetchError, match="dropped"):
@@ -367,7 +370,7 @@ def test_interrupted_download_leaves_nothing(
     server.route("/big.csv", csv_reply())
     dist = Distribution(format="CSV", download_url=server.url("/big.csv"))
     with monkeypatch.context() as patch:
-        patch.setattr(lab_fetch, "_progress_bar", lambda total, desc: CtrlC())
+        patch.setattr(lab_fetch, "progress_bar", lambda total, desc: CtrlC())
         with pytest.raises(KeyboardInterrupt):
             get(dist)
     assert cache_files(lab_env.cache) == {} and no_partial_files(lab_env.cache)
@@ -377,7 +380,7 @@ def test_interrupted_download_leaves_nothing(
 def test_stale_partial_files_of_a_killed_download_are_swept(server: LocalServer) -> None:
     server.route("/p.csv", csv_reply())
     url = server.url("/p.csv")
-    folder = lab_fetch.cache_dir() / hashlib.sha256(url.encode()).hexdigest()[:16]
+    folder = settings.cache_dir() / hashlib.sha256(url.encode()).hexdigest()[:16]
     folder.mkdir(parents=True)
     old, fresh = folder / ".p.csv.abc.part", folder / ".p.csv.def.part"
     old.write_bytes(CSV[:10])
@@ -391,7 +394,7 @@ def test_stale_partial_files_of_a_killed_download_are_swept(server: LocalServer)
 def test_slow_server_times_out_after_the_retries(
     server: LocalServer, lab_env: SimpleNamespace, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(lab_fetch, "READ_TIMEOUT", 0.15)
+    monkeypatch.setattr(lab_http, "READ_TIMEOUT", 0.15)
     server.route("/slow.csv", Reply(200, CSV, delay=3.0))
     with pytest.raises(FetchError, match=r"no answer from .*/slow\.csv within 0\.15 s.*3 tries"):
         get(Distribution(format="CSV", download_url=server.url("/slow.csv")))
@@ -404,14 +407,14 @@ def test_connection_refused_is_a_fetch_error(lab_env: SimpleNamespace) -> None:
         url = srv.url("/gone.csv")  # the port is closed once the server stops
     with pytest.raises(FetchError, match="could not connect"):
         get(Distribution(format="CSV", download_url=url))
-    assert len(lab_env.sleeps) == lab_fetch.TRIES - 1
+    assert len(lab_env.sleeps) == lab_http.TRIES - 1
 
 
 def test_redirect_loop_is_a_fetch_error(server: LocalServer) -> None:
     server.route("/loop.csv", Reply(301, headers={"Location": "/loop.csv"}))
     with pytest.raises(FetchError, match=r"redirect loop: more than 10 redirects from .*/loop\.csv"):
         get(Distribution(format="CSV", download_url=server.url("/loop.csv")))
-    assert 2 <= server.count("/loop.csv") <= lab_fetch.MAX_REDIRECTS + 1
+    assert 2 <= server.count("/loop.csv") <= lab_http.MAX_REDIRECTS + 1
 
 
 def test_wrong_sha256_or_size_is_refused_and_nothing_is_cached(
@@ -562,14 +565,14 @@ def test_mirror_resolves_a_real_entry_and_checks_its_sha256(
     assert dist.mirror and dist.sha256 and dist.download_url
     monkeypatch.setenv("LAB_OFFLINE", "1")  # the mirror answers before any download is tried
     hashed: list[Path] = []
-    real_hash = lab_fetch.hash_file
-    monkeypatch.setattr(lab_fetch, "hash_file", lambda p: hashed.append(p) or real_hash(p))
+    real_hash = lab_cache.hash_file
+    monkeypatch.setattr(lab_cache, "hash_file", lambda p: hashed.append(p) or real_hash(p))
 
     path = lab_fetch.fetch(dataset, dist, catalog_root=cat.root, mirror=SHARED)
     assert path == SHARED / dist.mirror
     assert lab_fetch.fetch(dataset, dist, catalog_root=cat.root, mirror=SHARED) == path
     assert len(hashed) == 1  # the second load trusts the memo: same path, size and mtime
-    memo = json.loads((lab_env.cache / lab_fetch.MEMO_NAME).read_text(encoding="utf-8"))["entries"]
+    memo = json.loads((lab_env.cache / lab_cache.MEMO_NAME).read_text(encoding="utf-8"))["entries"]
     assert memo[str(path.resolve())]["sha256"] == dist.sha256
     assert sources() == ["mirror", "mirror"]
     assert cache_files(lab_env.cache) == {}  # read in place, never copied
@@ -681,7 +684,7 @@ def test_no_content_length_and_a_close_half_way_is_not_cached(
     server.route("/half.csv", Reply(200, half, {"Content-Type": "text/csv"}, send_length=False))
     dist = Distribution(format="CSV", download_url=server.url("/half.csv"))
     _fails_and_cache_unchanged(dist, lab_env, "incomplete", "fields", "3 tries")
-    assert server.count("/half.csv") == lab_fetch.TRIES
+    assert server.count("/half.csv") == lab_http.TRIES
 
     # a whole CSV without Content-Length (and without a final newline) is fine
     server.route("/whole.csv", Reply(200, BIG_CSV.rstrip(b"\n"), send_length=False))

@@ -22,7 +22,8 @@ from httpserver import LocalServer, Reply
 from test_portal_fake import BASIC, FULL_META, PASSWORD, USER, ApiDataset, FakePortal, make_rows, portal_env
 
 import lab
-from lab import fetch as lab_fetch
+from lab import cache as lab_cache
+from lab import http as lab_http
 from lab.catalog import load_catalog
 from lab.cli import main
 from lab.portal.errors import PortalError
@@ -62,7 +63,7 @@ def write_catalog(path: Path, portal: FakePortal, pid: int = PID, page_size: int
 def cache_files(cache: Path) -> list[Path]:
     if not cache.exists():
         return []
-    return [p for p in cache.rglob("*") if p.is_file() and p.name != lab_fetch.MEMO_NAME]
+    return [p for p in cache.rglob("*") if p.is_file() and p.name != lab_cache.MEMO_NAME]
 
 
 def test_lab_fetch_reads_2500_rows_in_pages_of_1000_once(
@@ -94,7 +95,7 @@ def test_a_failure_on_page_2_leaves_no_cache_entry(
     assert main(["--catalog", str(catalog), "fetch", DS_ID]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err[-1].startswith(f"error: {DS_ID}: api/dataset/MTAyNTI4: page 2 (offset 1,000): HTTP 500")
-    assert err[-1].endswith(f"gave up after {lab_fetch.TRIES} tries")
+    assert err[-1].endswith(f"gave up after {lab_http.TRIES} tries")
     assert cache_files(env.cache) == []  # no Parquet, no meta, no temporary file
     with pytest.raises(PortalError, match="page 2"):
         lab.load(DS_ID, catalog=catalog)

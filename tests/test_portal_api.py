@@ -19,7 +19,9 @@ import pytest
 from httpserver import LocalServer, Reply
 from test_portal_fake import PASSWORD, USER, ApiDataset, FakePortal, make_rows, portal_env
 
+from lab import cache as lab_cache
 from lab import fetch as lab_fetch
+from lab import http as lab_http
 from lab.catalog import Dataset, Distribution, validate
 from lab.errors import OfflineError
 from lab.portal import api, client
@@ -74,7 +76,7 @@ def cache_files(cache: Path) -> list[Path]:
     """Every file in the cache (temporary ones too) but the verification memo."""
     if not cache.exists():
         return []
-    return [p for p in cache.rglob("*") if p.is_file() and p.name != lab_fetch.MEMO_NAME]
+    return [p for p in cache.rglob("*") if p.is_file() and p.name != lab_cache.MEMO_NAME]
 
 
 # ---------------------------------------------------------------------------------------- answer shapes
@@ -249,15 +251,15 @@ def test_a_500_on_page_2_that_persists_caches_nothing(portal: FakePortal, env: S
         fetch(portal)
     msg = str(err.value)
     assert msg.startswith(f"{DS_ID}: api/dataset/MTAyNTI4: page 2 (offset 1,000): HTTP 500")
-    assert f"gave up after {lab_fetch.TRIES} tries" in msg
-    assert portal.offsets(PID).count(1000) == lab_fetch.TRIES
+    assert f"gave up after {lab_http.TRIES} tries" in msg
+    assert portal.offsets(PID).count(1000) == lab_http.TRIES
     assert cache_files(env.cache) == []
 
 
 def test_a_timeout_is_retried_then_reported(
     portal: FakePortal, env: SimpleNamespace, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(lab_fetch, "READ_TIMEOUT", 0.3)
+    monkeypatch.setattr(lab_http, "READ_TIMEOUT", 0.3)
     data = ApiDataset(make_rows(1500))
     data.faults[1000] = [Reply(200, b"[]", delay=2.0)]  # one slow answer: the retry gets the rows
     portal.add_api(PID, data)
@@ -377,7 +379,7 @@ def test_the_cache_holds_parquet_with_the_fetch_time_and_is_reused(
     kv = pq.read_metadata(path).metadata
     assert kv[b"lab.portal_id"] == str(PID).encode()
     assert kv[b"lab.fetched_at"].decode().endswith("Z")
-    meta = json.loads(path.with_name(path.name + lab_fetch.META_SUFFIX).read_text())
+    meta = json.loads(path.with_name(path.name + lab_cache.META_SUFFIX).read_text())
     assert meta["fetched_at"] == kv[b"lab.fetched_at"].decode()
     assert (meta["rows"], meta["source"], meta["url"]) == (
         1500,

@@ -28,7 +28,7 @@ import pytest
 import requests
 from httpserver import LocalServer, Reply, Request
 
-from lab import fetch as lab_fetch
+from lab import http as lab_http
 from lab.portal import client as portal_client
 from lab.portal.ids import encode_dataset_id
 from lab.portal.zk import listing_links, read_dataset_page
@@ -244,13 +244,13 @@ def portal_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> SimpleNamespa
     for var in PROXY_VARS:
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
-    monkeypatch.setattr(lab_fetch, "CONNECT_TIMEOUT", 2.0)
-    monkeypatch.setattr(lab_fetch, "READ_TIMEOUT", 2.0)
-    monkeypatch.setattr(lab_fetch, "BACKOFF", 0.01)
-    monkeypatch.setattr(lab_fetch, "RETRY_AFTER_CAP", 0.05)
+    monkeypatch.setattr(lab_http, "CONNECT_TIMEOUT", 2.0)
+    monkeypatch.setattr(lab_http, "READ_TIMEOUT", 2.0)
+    monkeypatch.setattr(lab_http, "BACKOFF", 0.01)
+    monkeypatch.setattr(lab_http, "RETRY_AFTER_CAP", 0.05)
     backoffs: list[float] = []
     pauses: list[float] = []
-    monkeypatch.setattr(lab_fetch, "_sleep", backoffs.append)
+    monkeypatch.setattr(lab_http, "_sleep", backoffs.append)
     monkeypatch.setattr(portal_client, "_sleep", pauses.append)
     monkeypatch.setattr(portal_client, "MIN_INTERVAL", 0.0)
     real_send = requests.adapters.HTTPAdapter.send

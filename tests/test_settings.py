@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from lab import settings
-from lab.fetch import cache_dir, demo_dir, mirror_dir
+from lab.settings import cache_dir, demo_dir, mirror_dir
 
 
 def test_relative_settings_become_absolute_against_the_callers_directory(tmp_path: Path) -> None:
@@ -65,7 +65,7 @@ def test_a_kernel_reads_relative_settings_against_its_servers_directory(tmp_path
     try:
         code = (
             "import sys; sys.modules.setdefault('ipykernel', sys); "
-            "from lab import fetch; print(fetch.demo_dir())"
+            "from lab import settings; print(settings.demo_dir())"
         )
         env = {
             **{k: v for k, v in os.environ.items() if k != "PWD"},  # no shell said where it started

@@ -31,10 +31,12 @@ import polars as pl
 import requests
 from tqdm import tqdm
 
+from lab import cache as lab_cache
 from lab import fetch as lab_fetch
 from lab.atomic import atomic_path, atomic_write_text
 from lab.catalog import Dataset, Distribution
 from lab.errors import FetchError, OfflineError
+from lab.http import redact_url
 from lab.portal.account import Account, find_account
 from lab.portal.client import DEFAULT_BASE_URL, Answer, PortalClient
 from lab.portal.errors import (
@@ -409,23 +411,23 @@ def fetch_rows(
 def _write_cache(frame: pl.DataFrame, source: PortalSource) -> Path:
     """Write the rows as Parquet into the cache entry of ``source.url``, atomically, meta last."""
     key = source.url
-    target = lab_fetch.entry_dir(key) / f"dataset-{source.id}.parquet"
-    fetched_at = lab_fetch.utc_timestamp()
+    target = lab_cache.entry_dir(key) / f"dataset-{source.id}.parquet"
+    fetched_at = lab_cache.utc_timestamp()
     with atomic_path(target) as tmp:
         frame.write_parquet(
             tmp,
             metadata={
                 "lab.source": PORTAL_NAME,
-                "lab.url": lab_fetch.redact_url(key),
+                "lab.url": redact_url(key),
                 "lab.portal_id": str(source.id),
                 "lab.fetched_at": fetched_at,
             },
         )
         size = tmp.stat().st_size
-        digest = lab_fetch.hash_file(tmp)
+        digest = lab_cache.hash_file(tmp)
     meta = {
-        "url": lab_fetch.redact_url(key),
-        "download_url": lab_fetch.redact_url(key),
+        "url": redact_url(key),
+        "download_url": redact_url(key),
         "portal": {"name": PORTAL_NAME, "id": source.id, "page_size": source.page_size},
         "rows": frame.height,
         "columns": frame.columns,
@@ -434,15 +436,15 @@ def _write_cache(frame: pl.DataFrame, source: PortalSource) -> Path:
         "fetched_at": fetched_at,
         "source": "portal",
     }
-    atomic_write_text(target.with_name(target.name + lab_fetch.META_SUFFIX), json.dumps(meta, indent=2))
-    lab_fetch.remember_sha256(target, digest)
-    lab_fetch.drop_other_entries(target.parent, keep=target)
+    atomic_write_text(target.with_name(target.name + lab_cache.META_SUFFIX), json.dumps(meta, indent=2))
+    lab_cache.remember_sha256(target, digest)
+    lab_cache.drop_other_entries(target.parent, keep=target)
     return target
 
 
 def cached_path(dist: Distribution) -> Path | None:
     """The trusted cached Parquet file of a portal distribution, or None."""
-    entry, _problem = lab_fetch.cached_entry(portal_source(dist).url, dist)
+    entry, _problem = lab_cache.cached_entry(portal_source(dist).url, dist)
     return entry.path if entry is not None else None
 
 
@@ -483,7 +485,7 @@ def fetch_portal(
     """
     source = portal_source(dist)
     label = dist.label if dist.label != "(no location)" else source.label
-    entry, untrusted = lab_fetch.cached_entry(source.url, dist)
+    entry, untrusted = lab_cache.cached_entry(source.url, dist)
     if entry is not None and (not refresh or lab_fetch.offline()):
         lab_fetch.log_source(dataset, dist, "cache", entry.path)
         return entry.path

@@ -1,7 +1,7 @@
 """Polite HTTP to the portal: one session, a pause between requests, retries with back-off.
 
-The retry policy is the lab's (:mod:`lab.fetch`: :data:`~lab.fetch.TRIES` tries, exponential back-off
-from :data:`~lab.fetch.BACKOFF`, ``Retry-After`` honoured, connect/read timeouts); on top of it the
+The retry policy is the lab's (:mod:`lab.http`: :data:`~lab.http.TRIES` tries, exponential back-off
+from :data:`~lab.http.BACKOFF`, ``Retry-After`` honoured, connect/read timeouts); on top of it the
 client waits at least :data:`MIN_INTERVAL` seconds between two requests to the portal, retries
 included, so a harvest of a thousand pages does not hammer a city's server.
 """
@@ -17,7 +17,7 @@ from urllib.parse import urlencode
 
 import requests
 
-from lab import fetch as lab_fetch
+from lab import http as lab_http
 from lab.portal.account import Account
 
 log = logging.getLogger(__name__)
@@ -61,7 +61,7 @@ class PortalClient:
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self._own = session is None
-        self.session = session if session is not None else lab_fetch.new_session()
+        self.session = session if session is not None else lab_http.new_session()
         self.account = account
         self._last: float | None = None
 
@@ -111,7 +111,7 @@ class PortalClient:
             Every try failed (the last cause and the URL, never the account).
         """
         url = self.url(path, params)
-        shown = lab_fetch.redact_url(url)
+        shown = lab_http.redact_url(url)
         auth = self.account.auth if self.account is not None else None
 
         def attempt() -> Answer:
@@ -119,16 +119,16 @@ class PortalClient:
             with self.session.get(
                 url,
                 auth=auth,
-                timeout=(lab_fetch.CONNECT_TIMEOUT, lab_fetch.READ_TIMEOUT),
+                timeout=(lab_http.CONNECT_TIMEOUT, lab_http.READ_TIMEOUT),
                 allow_redirects=True,
             ) as resp:
-                lab_fetch.check_status(resp, shown)
+                lab_http.check_status(resp, shown)
                 body = resp.content  # a dropped body raises here and is retried
                 return Answer(
                     resp.status_code, resp.reason or "", resp.headers.get("Content-Type", ""), body, resp.url
                 )
 
-        answer = lab_fetch.retrying(attempt, shown, dataset=dataset, file=file)
+        answer = lab_http.retrying(attempt, shown, dataset=dataset, file=file)
         log.debug("GET %s: HTTP %d, %d bytes", shown, answer.status, len(answer.body))
         return answer
 

@@ -73,7 +73,7 @@ def reference_units(catalog: Catalog) -> AdminReference | None:
 
     Cached per catalog file, demo folder and mirror folder.
     """
-    from lab.fetch import demo_dir, mirror_dir
+    from lab.settings import demo_dir, mirror_dir
 
     key = (str(catalog.path), str(demo_dir()), str(mirror_dir()))
     if key not in _CACHE:

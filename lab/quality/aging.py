@@ -174,7 +174,7 @@ def catalog_observations(catalog: Any, ids: Sequence[str] | None = None) -> pl.D
     """
     import hashlib
 
-    from lab.fetch import _cache_key, cached_entry
+    from lab.cache import cache_key, cached_entry
 
     rows = []
     for ds in catalog:
@@ -182,7 +182,7 @@ def catalog_observations(catalog: Any, ids: Sequence[str] | None = None) -> pl.D
             continue
         days, hashes = [], []
         for dist in ds.distributions:
-            key = _cache_key(dist)
+            key = cache_key(dist)
             entry = cached_entry(key, dist)[0] if key else None
             if entry is None:
                 continue
@@ -214,7 +214,7 @@ def history_path() -> Path:
     ``<cache>/quality/freshness-history.parquet`` (beside the link-check history)."""
     import os
 
-    from lab.fetch import cache_dir
+    from lab.settings import cache_dir
 
     named = os.environ.get("LAB_FRESHNESS_HISTORY", "").strip()
     return Path(named) if named else cache_dir() / "quality" / "freshness-history.parquet"

@@ -67,7 +67,7 @@ class QualityHistoryError(LabError):
 
 def default_path() -> Path:
     """``$LAB_QUALITY_HISTORY`` if set, else ``<cache>/quality/score-history.parquet``."""
-    from lab.fetch import cache_dir
+    from lab.settings import cache_dir
 
     named = os.environ.get("LAB_QUALITY_HISTORY", "").strip()
     return Path(named) if named else cache_dir() / "quality" / "score-history.parquet"

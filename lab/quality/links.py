@@ -59,7 +59,9 @@ import requests
 from tqdm import tqdm
 
 from lab.atomic import atomic_write_text
-from lab.fetch import MAX_REDIRECTS, cache_dir, new_session, offline, redact_url, utc_timestamp
+from lab.cache import utc_timestamp
+from lab.http import LINK_CONNECT_TIMEOUT, LINK_READ_TIMEOUT, MAX_REDIRECTS, new_session, redact_url
+from lab.settings import cache_dir, offline
 from lab.sniff import html_title, looks_like_html
 
 log = logging.getLogger(__name__)
@@ -81,9 +83,6 @@ __all__ = [
 
 STATUSES = ("ok", "unchanged", "broken", "unsure")
 BROKEN_REASONS = ("invalid URL", "request failed", "download error")
-#: Seconds to wait for a connection and between two bytes of an answer.
-CONNECT_TIMEOUT: float = 5.0
-READ_TIMEOUT: float = 15.0
 #: Bytes of the answer read to tell data from an HTML page.
 SNIFF_BYTES: int = 2048
 #: Threads checking URLs; requests at a time to one host; seconds between two requests to one host.
@@ -354,9 +353,10 @@ def check_url(
     session
         A requests session to reuse; default a new one.
     timeout
-        (connect, read) seconds; default (:data:`CONNECT_TIMEOUT`, :data:`READ_TIMEOUT`).
+        (connect, read) seconds; default the link checker's (:data:`lab.http.LINK_CONNECT_TIMEOUT`,
+        :data:`lab.http.LINK_READ_TIMEOUT`).
     """
-    timeout = timeout or (CONNECT_TIMEOUT, READ_TIMEOUT)
+    timeout = timeout or (LINK_CONNECT_TIMEOUT, LINK_READ_TIMEOUT)
     started = utc_timestamp()
     outcome = _validate(url)
     if outcome is None:

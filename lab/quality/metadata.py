@@ -104,7 +104,7 @@ class Metadata:
 # ---------------------------------------------------------------------------------------------- catalog
 def _local_url(dist: Distribution, root: Path) -> str | None:
     """The ``file://`` URL of the local file a distribution names (``path`` or ``demo``), if any."""
-    from lab.fetch import demo_dir
+    from lab.settings import demo_dir
 
     if dist.path:
         path = Path(dist.path).expanduser()

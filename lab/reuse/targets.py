@@ -136,7 +136,7 @@ def data_end(catalog: Any = None) -> date | None:
     the demo's, else the latest date in the portal listing (``issued``) and the reuse registry (``created``,
     ``launched``, ``retired``); None when neither can be read."""
     from lab.catalog import Catalog, load_catalog
-    from lab.fetch import demo_dir
+    from lab.settings import demo_dir
 
     cat = catalog if isinstance(catalog, Catalog) else load_catalog(catalog)
     manifest = demo_dir() / "manifest.json"

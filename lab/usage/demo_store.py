@@ -20,8 +20,9 @@ from pathlib import Path
 from typing import Any
 
 from lab.catalog import Catalog, load_catalog
-from lab.fetch import demo_dir, fetch
+from lab.fetch import fetch
 from lab.loader import record_provenance
+from lab.settings import demo_dir
 from lab.usage.ingest import IngestResult, ingest
 from lab.usage.privacy import fingerprint, load_secret
 from lab.usage.store import EventStore, StoreError

@@ -30,8 +30,8 @@ from typing import Any
 import polars as pl
 from tqdm.auto import tqdm
 
+from lab.cache import file_sha256
 from lab.errors import LabError, ReadError
-from lab.fetch import file_sha256
 from lab.unpack import IncompleteError, TooLargeError, Unpacker, is_gzip
 from lab.usage.adapters import ADAPTERS, FORMATS, Context, Reject
 from lab.usage.dedup import drop_known

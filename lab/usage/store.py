@@ -407,7 +407,7 @@ class EventStore:
         The ledger without the entries is written first (atomically): from then on readers do not see
         the parts, which are then deleted (a kill in between leaves files the next ingest removes).
         """
-        from lab.fetch import file_sha256
+        from lab.cache import file_sha256
 
         if not self.exists():
             raise StoreError("no usage store here", file=self.path)
