@@ -19,6 +19,8 @@ from typing import Any
 
 import polars as pl
 
+from lab.periods import as_of_date
+
 FACTS_FILE = Path(__file__).parent / "vocab" / "published_facts.yaml"
 USAGE_FACTS = ("visits", "api_calls", "accounts", "channel_datasets")
 """Facts the usage store counts (through a month), in the order shown."""
@@ -102,7 +104,7 @@ def in_the_data(catalog: Any = None, as_of: date | None = None) -> pl.DataFrame:
     from lab.loader import load
 
     cat = catalog if isinstance(catalog, Catalog) else load_catalog(catalog)
-    day = as_of or date.today()
+    day = as_of or as_of_date()
     rows: dict[str, int | None] = {"datasets": None, **dict.fromkeys(PLACE_FACTS)}
     for fact, dataset_id in (("datasets", "portal-datasets"), *PLACE_FACTS.items()):
         if dataset_id not in cat:

@@ -20,6 +20,7 @@ from typing import Any
 
 import polars as pl
 
+from lab.periods import as_of_date
 from lab.reuse.months import month_ends
 from lab.reuse.registry import (
     REGISTRY_COLUMNS,
@@ -106,8 +107,8 @@ def open_datasets_over_time(
     if open_only and "access_rights" in frame.columns:
         frame = frame.filter(pl.col("access_rights") == "public")
     frame = frame.drop_nulls(issued)
-    start = start or frame[issued].min() or date.today()
-    end = end or frame[issued].max() or date.today()
+    start = start or frame[issued].min() or as_of_date()
+    end = end or frame[issued].max() or as_of_date()
     grid = pl.DataFrame({"date": month_ends(start, end)})
     per_month = frame.group_by(pl.col(issued).dt.month_end().alias("date")).len(name="published")
     before = frame.filter(pl.col(issued) < start.replace(day=1)).height
@@ -146,7 +147,7 @@ def datasets_reused_over_time(
         known = [
             d for d in (spans["_from"].max(), spans["_to"].max(), valid["created"].max()) if d is not None
         ]
-        last = max(known) if known else date.today()
+        last = max(known) if known else as_of_date()
         first = spans["_from"].min() or last
         dates = month_ends(first, last)
     grid = pl.DataFrame({"date": pl.Series(list(dates), dtype=pl.Date)})

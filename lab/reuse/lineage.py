@@ -15,6 +15,7 @@ import polars as pl
 
 from lab.charts import PALETTE, Svg, format_number
 from lab.i18n import t
+from lab.periods import as_of_date
 from lab.reuse.indicators import status_on, with_dates
 from lab.reuse.outcomes import totals_by_reuse
 from lab.reuse.registry import links
@@ -44,7 +45,7 @@ def lineage_table(
     :func:`lab.reuse.outcomes.totals_by_reuse` (``active_users_monthly``, ``transactions``, ``api_calls``,
     ``revenue_vnd``, ``evidence_links``; null when the product reported nothing).
     """
-    end = end or date.today()
+    end = end or as_of_date()
     products = with_dates(valid).select(
         "reuse_id",
         pl.col("title").alias("product"),

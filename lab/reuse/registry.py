@@ -34,6 +34,7 @@ import yaml
 from lab.atomic import atomic_path, atomic_write_text
 from lab.errors import LabError
 from lab.outputs import csv_unescape, output_format, write_csv
+from lab.periods import as_of_date
 from lab.reuse import vocab
 
 log = logging.getLogger(__name__)
@@ -663,7 +664,7 @@ def validate(
     as_of
         The date statuses are checked at (a live product retired after it is fine); default today.
     """
-    as_of = as_of or date.today()
+    as_of = as_of or as_of_date()
     frame = _checked(registry.frame, known_datasets)
     parts: list[pl.DataFrame] = []
     rid = pl.col("reuse_id")
