@@ -49,6 +49,7 @@ from folium.map import Layer
 from jinja2 import Template
 
 from lab.charts import format_number
+from lab.crs import to_wgs84
 from lab.i18n import t
 
 if TYPE_CHECKING:
@@ -276,19 +277,7 @@ def _display_geoms(units: gpd.GeoDataFrame) -> list[dict[str, Any]]:
     """Simplified, rounded GeoJSON geometries in EPSG:4326 for display."""
     import shapely
 
-    series = units.geometry
-    if series.crs is not None and not series.crs.equals("EPSG:4326"):
-        from lab.geo.crs import transformer
-
-        tr = transformer(series.crs, "EPSG:4326")
-
-        def move(c: np.ndarray) -> np.ndarray:
-            x, y = tr.transform(c[:, 0], c[:, 1])
-            return np.column_stack([x, y])
-
-        geoms = shapely.transform(np.asarray(series.values, dtype=object), move)
-    else:
-        geoms = np.asarray(series.values, dtype=object)
+    geoms = np.asarray(to_wgs84(units.geometry).values, dtype=object)
     simple = shapely.simplify(geoms, SIMPLIFY_DEG, preserve_topology=True)
     simple = shapely.set_precision(simple, 1e-5)
     return [json.loads(shapely.to_geojson(g)) if g is not None else None for g in simple]
@@ -520,8 +509,7 @@ class Map(folium.Map):
         series = points.geometry
         keep = (series.notna() & ~series.is_empty).to_numpy()
         sub = points[keep]
-        if sub.crs is not None and not sub.crs.equals("EPSG:4326"):
-            sub = sub.to_crs("EPSG:4326")
+        sub = to_wgs84(sub)  # the pinned VN-2000 shift, as for the polygons
         xs, ys = sub.geometry.x.to_numpy(), sub.geometry.y.to_numpy()
         labels = sub[label].astype(str).map(html.escape).tolist() if label else [None] * len(sub)
         rows = [

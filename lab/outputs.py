@@ -152,7 +152,9 @@ def write_table(
         with atomic_path(target) as tmp:
             frame.to_parquet(tmp)
     elif fmt == "geojson":
-        wgs84 = frame.to_crs("EPSG:4326") if frame.crs is not None else frame
+        from lab.crs import to_wgs84
+
+        wgs84 = to_wgs84(frame)  # the lab's CRS policy (the pinned VN-2000 shift)
         atomic_write_text(target, wgs84.to_json(drop_id=True, ensure_ascii=False, default=str))
     else:  # a caller's format name this module does not write
         raise OutputError(f"no writer for the format {fmt!r}", file=target)

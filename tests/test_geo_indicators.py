@@ -8,8 +8,8 @@ import polars as pl
 import pytest
 import shapely
 
+from lab.crs import to_local_xy
 from lab.geo import coverage, coverage_area, indicators, nearest_distance, uncovered, wide
-from lab.geo.crs import to_local_xy
 
 KM = 1_000.0
 

@@ -11,8 +11,8 @@ from pyproj import Transformer
 from pyproj.transformer import TransformerGroup
 
 import lab
+from lab.crs import PINNED_OPERATION, areas_km2, to_local_xy, transformer
 from lab.geo import coordinate_expr, points_from_table, transformation_record, units_from_addresses
-from lab.geo.crs import PINNED_OPERATION, areas_km2, to_local_xy, transformer
 
 
 def _parse(values: list[str | None]) -> list[float | None]:

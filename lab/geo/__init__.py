@@ -8,14 +8,15 @@
 
 Modules: :mod:`~lab.geo.units` (units and lookup), :mod:`~lab.geo.crosswalk` (old → new),
 :mod:`~lab.geo.points` (coordinates, VN-2000, addresses), :mod:`~lab.geo.assign` (point in polygon),
-:mod:`~lab.geo.indicators` (counts, density, per 10,000, distance, coverage), :mod:`~lab.geo.crs`.
+:mod:`~lab.geo.indicators` (counts, density, per 10,000, distance, coverage); the CRS policy is
+:mod:`lab.crs`, on the ground floor.
 """
 
 from __future__ import annotations
 
+from lab.crs import LOCAL_CRS, PINNED_OPERATION, areas_km2, transformation_record
 from lab.geo.assign import Assignment, assign, check_own_unit, locate
 from lab.geo.crosswalk import Moved, crosswalk_2025, disagreements, hop_2019, population_2025, to_2025
-from lab.geo.crs import LOCAL_CRS, PINNED_OPERATION, areas_km2, transformation_record
 from lab.geo.indicators import (
     coverage,
     coverage_area,

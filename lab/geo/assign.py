@@ -2,7 +2,7 @@
 
 The join runs in the CRS the polygons were digitised in (lon/lat for the boundary files): projecting
 first would move points near the edges. Points in another CRS are transformed to the polygons' CRS
-(VN-2000 with the pinned shift, :mod:`lab.geo.crs`).
+(VN-2000 with the pinned shift, :mod:`lab.crs`).
 
 :func:`locate` loops over the *units* (94), never over points: the points are sorted by x once, each
 unit takes the points inside its bounding box (a binary search on x, a mask on y) and tests only those
@@ -146,7 +146,7 @@ def _xy(points: gpd.GeoDataFrame | gpd.GeoSeries, target_crs: Any) -> tuple[np.n
     """Point coordinates in ``target_crs`` (NaN for null/empty geometries)."""
     import shapely
 
-    from lab.geo.crs import transformer
+    from lab.crs import transformer
 
     series = points.geometry if hasattr(points, "geometry") else points
     geoms = np.asarray(series.values, dtype=object)
@@ -268,7 +268,7 @@ def _near_zone(units: gpd.GeoDataFrame, near_m: float) -> tuple[Any, Any]:
 
     import shapely
 
-    from lab.geo.crs import to_local
+    from lab.crs import to_local
 
     digest = hashlib.sha1(b"".join(shapely.to_wkb(units.geometry.values)), usedforsecurity=False).hexdigest()
     key = (digest, str(units.crs), float(near_m))
@@ -290,7 +290,7 @@ def _why_not(
     each ``in_sea_or_gap`` point to the nearest unit (NaN otherwise), for points in no unit."""
     import shapely
 
-    from lab.geo.crs import local_transformer
+    from lab.crs import local_transformer
 
     zone, tree = _near_zone(units, near_m)
     lx, ly = local_transformer(units.crs).transform(x, y)
@@ -332,7 +332,7 @@ def check_own_unit(
     """
     import shapely
 
-    from lab.geo.crs import to_local
+    from lab.crs import to_local
     from lab.geo.units import unit_columns
 
     code_col, name_col, _ = unit_columns(units, code, name)

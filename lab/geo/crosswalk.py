@@ -659,7 +659,7 @@ def crosswalk_2025(
     edges = edges.join(known, on="old_code", how="left")
     # parts of unknown size: shared in proportion to the new units' areas (EPSG:5899), else equally
     if units is not None:
-        from lab.geo.crs import areas_km2
+        from lab.crs import areas_km2
         from lab.geo.units import unit_columns
 
         ucode, _, _ = unit_columns(units)

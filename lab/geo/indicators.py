@@ -1,7 +1,7 @@
 """Indicators per unit: counts, density per km², per 10,000 residents, distances and coverage.
 
 Areas, distances and buffers are computed in EPSG:5899 (metres, the pinned VN-2000 shift,
-:mod:`lab.geo.crs`); joins run in the polygons' CRS (:mod:`lab.geo.assign`).
+:mod:`lab.crs`); joins run in the polygons' CRS (:mod:`lab.geo.assign`).
 
 - :func:`indicators`: one row per unit and layer: ``count``, ``per_km2``, ``per_100km2`` (the density
   the report and the city map show), ``per_10k`` (with a population
@@ -21,8 +21,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import polars as pl
 
+from lab.crs import WGS84, areas_km2, to_local, transformer
 from lab.geo.assign import Assignment, assign
-from lab.geo.crs import WGS84, areas_km2, to_local, transformer
 from lab.geo.units import unit_columns
 
 if TYPE_CHECKING:
@@ -184,7 +184,7 @@ def coverage_area(points: gpd.GeoDataFrame | gpd.GeoSeries, radius_m: float, *, 
     """The area within ``radius_m`` of any point (one shapely geometry, in ``crs``; buffered in EPSG:5899)."""
     import shapely
 
-    from lab.geo.crs import LOCAL_CRS
+    from lab.crs import LOCAL_CRS
 
     local = _local_points(points)
     if not len(local):

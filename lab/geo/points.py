@@ -7,7 +7,7 @@
   (lat, lon), the columns are swapped and ``attrs["swapped"]`` says so.
 - VN-2000 grid coordinates (metres; EPSG:5899 for Đà Nẵng, TM-3 107°45') are recognised by their size
   and transformed with the pinned datum shift; ``attrs["transformation"]`` records it
-  (:func:`lab.geo.crs.transformation_record`).
+  (:func:`lab.crs.transformation_record`).
 - Rows with no usable coordinates are kept with a null geometry and a ``point_problem``
   (``no_coordinates``, ``unparseable_coordinates``, ``looks_swapped``, ``outside_vietnam``): nothing is
   dropped silently.
@@ -29,8 +29,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import polars as pl
 
+from lab.crs import LOCAL_CRS, WGS84, transformation_record, transformer
 from lab.errors import CoordinateError, MissingColumnError
-from lab.geo.crs import LOCAL_CRS, WGS84, transformation_record, transformer
 from lab.readers.spatial import VIETNAM_BBOX
 
 if TYPE_CHECKING:

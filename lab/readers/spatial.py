@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import polars as pl
 
+from lab.crs import WGS84, transformer
 from lab.errors import CoordinateError, CRSError, MissingColumnError
 from lab.readers.base import Source
 
@@ -77,8 +78,6 @@ def check_lonlat(
         Values impossible for a geographic CRS (|lon| > 180 or |lat| > 90): projected data declared as
         degrees.
     """
-    from pyproj import Transformer
-
     ok = ~np.isnan(bounds).any(axis=1)
     n = int(ok.sum())
     if n == 0:
@@ -103,7 +102,7 @@ def check_lonlat(
             )
         lonlat = b
     else:
-        tr = Transformer.from_crs(crs, "EPSG:4326", always_xy=True)
+        tr = transformer(crs, WGS84)  # the lab's CRS policy (the pinned VN-2000 shift)
         x0, y0 = tr.transform(b[:, 0], b[:, 1])
         x1, y1 = tr.transform(b[:, 2], b[:, 3])
         lonlat = np.column_stack(

@@ -10,6 +10,10 @@ EPSG:6960** (:data:`PINNED_OPERATION`) for every transformation between VN-2000 
 which one it used
 (:func:`transformation_record`), so a result can always say how its coordinates were made.
 
+This is the one CRS policy of the lab, on its ground floor: the readers (the bounding-box checks of
+:mod:`lab.readers.spatial`), the spatial analyses (:mod:`lab.geo`), the maps (:mod:`lab.maps`, polygons
+and points alike, :func:`to_wgs84`) and the writers (:mod:`lab.outputs`) all transform through it.
+
 Examples
 --------
 >>> record = transformation_record()
@@ -45,6 +49,7 @@ __all__ = [
     "local_transformer",
     "to_local",
     "to_local_xy",
+    "to_wgs84",
     "transformation_record",
     "transformer",
 ]
@@ -174,6 +179,33 @@ def to_local(geoms: Any, src: Any = WGS84) -> np.ndarray:
         return np.column_stack([x, y])
 
     return shapely.transform(values, move)
+
+
+def to_wgs84(frame: Any) -> Any:
+    """A GeoDataFrame or GeoSeries in WGS 84 lon/lat (EPSG:4326), through the pinned shift when it is
+    in VN-2000; returned as it is when it has no CRS or is already in EPSG:4326.
+
+    Parameters
+    ----------
+    frame
+        A :class:`geopandas.GeoDataFrame` or :class:`geopandas.GeoSeries`.
+    """
+    import shapely
+
+    series = frame.geometry if hasattr(frame, "geometry") else frame
+    if series.crs is None or series.crs.equals(WGS84):
+        return frame
+    tr = transformer(series.crs, WGS84)
+
+    def move(coords: np.ndarray) -> np.ndarray:
+        x, y = tr.transform(coords[:, 0], coords[:, 1])
+        return np.column_stack([x, y])
+
+    moved = shapely.transform(np.asarray(series.values, dtype=object), move)
+    if hasattr(frame, "geometry") and frame is not series:
+        out = frame.copy()
+        return out.set_geometry(type(series)(moved, index=series.index, crs=WGS84, name=series.name))
+    return type(series)(moved, index=series.index, crs=WGS84, name=series.name)
 
 
 def areas_km2(gdf: gpd.GeoDataFrame | gpd.GeoSeries) -> np.ndarray:
