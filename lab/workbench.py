@@ -58,7 +58,7 @@ def main() -> int:
     from lab.settings import resolve_environment
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    resolve_environment()  # LAB_MIRROR=../shared/data means the caller's folder, not the notebook's
+    resolve_environment()  # a relative LAB_MIRROR means the caller's folder, not the notebook's
     register_kernel()
     token = os.environ.get("LAB_TOKEN") or secrets.token_hex(16)
     port = int(os.environ.get("PORT", "8888"))

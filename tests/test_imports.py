@@ -134,3 +134,14 @@ def test_the_readme_layout_names_every_part_of_the_library() -> None:
         p.name for p in LAB.parent.iterdir() if p.name in ("notebooks", "reports", "tests", "bench", "docs")
     )
     assert all(f"{name}/" in layout for name in top)
+
+
+def test_the_library_points_nowhere_outside_the_repository(root: Path) -> None:
+    """Docstrings cite docs/concepts/sources.md (copied facts, with their sources), never ../shared."""
+    outside = [
+        p.relative_to(root).as_posix()
+        for p in sorted((root / "lab").rglob("*.py"))
+        if "../shared" in p.read_text(encoding="utf-8")
+    ]
+    assert outside == []
+    assert (root / "docs" / "concepts" / "sources.md").is_file()

@@ -1,10 +1,10 @@
 """A simplified land outline of Đà Nẵng (since 1 July 2025), the land mask of the demo's approximate wards.
 
 Derived once from ``danang_province_2025.geojson`` (sapnhap.bando.com.vn via thanglequoc/vietnamese-provinces-
-database, MIT; see ../shared/data/sapnhap_2025/PROVENANCE.md): the mainland polygon simplified with a 0.005°
-(~500 m) tolerance and the Cù Lao Chàm island (Xã Tân Hiệp) with 0.002°, rounded to 1e-4°.
-Attribution: bando.com.vn. Only the shape of the coast and the borders is used: the demo's ward
-polygons stay Voronoi cells.
+database, MIT; see ``docs/concepts/sources.md``, "Đà Nẵng after 1 July 2025"): the mainland polygon
+simplified with a 0.005° (~500 m) tolerance and the Cù Lao Chàm island (Xã Tân Hiệp) with 0.002°,
+rounded to 1e-4°. Attribution: bando.com.vn. Only the shape of the coast and the borders is used: the
+demo's ward polygons stay Voronoi cells.
 """
 
 from __future__ import annotations

@@ -69,7 +69,7 @@ CENSUS_2019: dict[tuple[str, str], int] = {
     ("Quảng Nam", "rural"): 1_116_174,
 }
 """Published 2019 census counts (GSO, 1 April 2019): Đà Nẵng 1,134,310 and Quảng Nam 1,495,812 people,
-urban and rural (the ward-level census in ``../shared/data/census2019`` sums to these)."""
+urban and rural (the ward-level census sums to these: ``docs/concepts/sources.md``, "The 2019 census")."""
 POPULATION_NOTE = {
     "vi": "Dân số suy ra, không phải số liệu điều tra của đơn vị: tổng điều tra 2019 của Đà Nẵng và Quảng "
     "Nam (thành thị, nông thôn) chia đều cho các phường (thành thị) và xã (nông thôn) 2025 của mỗi tỉnh cũ",

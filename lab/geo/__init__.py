@@ -4,7 +4,7 @@
 >>> units = geo.units_2025(approximate=True)  # demo: the 94 units as Voronoi cells  # doctest: +SKIP
 >>> sensors = lab.load("env-sensors")  # doctest: +SKIP
 >>> geo.assign(sensors, units).summary()["assigned"]  # doctest: +SKIP
->>> geo.population_2025(mirror="../shared/data").table  # 2019 census, 2025 units  # doctest: +SKIP
+>>> geo.population_2025(mirror="/srv/mirror").table  # 2019 census, 2025 units  # doctest: +SKIP
 
 Modules: :mod:`~lab.geo.units` (units and lookup), :mod:`~lab.geo.crosswalk` (old → new),
 :mod:`~lab.geo.points` (coordinates, VN-2000, addresses), :mod:`~lab.geo.assign` (point in polygon),

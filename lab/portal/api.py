@@ -1,7 +1,8 @@
 """The portal's data API: every row of a dataset, page by page, into the cache as Parquet.
 
 ``GET <base>/api/dataset/<base64 of the numeric id>?limit=<n>&offset=<k>`` with HTTP Basic
-authentication (see ../shared/design/references.md). A catalog distribution points at it with::
+authentication (see ``docs/concepts/sources.md``, "The Đà Nẵng portal"). A catalog distribution points
+at it with::
 
     distributions:
       - format: PARQUET

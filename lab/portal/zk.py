@@ -6,7 +6,7 @@ ZK sends its widgets as JavaScript inside ``<script>`` elements: a link to a dat
 text nodes), in document order, so the parse survives either rendering.
 
 A dataset page is a sequence of texts where a metadata label ("Cơ quan chủ quản", "Lĩnh vực",
-"Ngày tạo", ...; see ../shared/design/references.md) is followed by its value: the next plain text
+"Ngày tạo", ...; see ``docs/concepts/sources.md``) is followed by its value: the next plain text
 (links are values only for tags, and ``mailto:``/``tel:`` links for contacts). Labels are plain texts,
 never links, so a menu item "Liên hệ" is not the contact label. :func:`read_dataset_page` returns the
 values it found and the labels it did not, so a harvest can say what it could not read.

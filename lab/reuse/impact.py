@@ -2,7 +2,7 @@
 impact per year, counted from the registry's records and the outcomes table.
 
 data.europa.eu's Open Data Maturity assessment scores a country's *impact* dimension on evidence of created
-impact in four domains (``../shared/design/references.md``, "Open Data Maturity (EU) impact dimension"). The
+impact in four domains (``docs/concepts/sources.md``, "Open Data Maturity (EU) impact dimension"). The
 lab does not score: it counts the evidence the registry holds, per year and domain, so the city can answer
 that part of the questionnaire with figures.
 

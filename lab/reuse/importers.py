@@ -6,7 +6,7 @@ team must complete. Every exported reuse is imported and counted, as the platfor
 should look at (no dataset linked, an address another entry registers) are *flagged* in the ``flags``
 column, never dropped.
 
-udata export (``../shared/data/datagouv_pipeline_fixtures/PROVENANCE.md``): ``;``-separated, every field
+udata export (``docs/concepts/sources.md``, "The data.gouv.fr reuse export"): ``;``-separated, every field
 double-quoted, descriptions may span several lines, ``datasets`` is a comma-separated list of dataset ids,
 ``remote_url`` is the product's address and ``url`` its page on data.gouv.fr, booleans are ``True``/``False``,
 dates naive ISO timestamps, and ``metric.*_by_months`` cells hold a Python dict repr (``{'2024-08': 0,

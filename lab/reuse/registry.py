@@ -1,7 +1,7 @@
 """The reuse registry: a declared format, read from CSV or YAML, validated with every problem collected at
 once.
 
-The format is a superset of udata's Reuse model (``../shared/design/references.md``, "Reuse registry"): id,
+The format is a superset of udata's Reuse model (``docs/concepts/sources.md``, "udata's Reuse model"): id,
 title, description, type (the 8 udata types), topic (the 15 udata topics), url (unique), owner, datasets used
 (at least one) and APIs used; plus what no platform records and the city asks for: the owner's kind (company,
 startup, agency, university, NGO, individual), the launch and retirement dates, a status (live, retired,

@@ -3,7 +3,7 @@
 Three shapes are read:
 
 * a per-dataset file ``{id, slug, …, lastUpdate?, monthlyStats: [{month, visits, downloads}]}``
-  (as ``../shared/data/datagouv_metrics/datasets/<id>.json``): facts ``dataset_views`` and
+  (as the files of ``docs/concepts/sources.md``, "data.gouv.fr metrics"): facts ``dataset_views`` and
   ``downloads`` of that dataset;
 * a site-wide file ``{totalVisits, …, lastUpdate, monthlyStats: [...]}`` without an ``id`` (as
   ``global-stats.json``): facts ``visits`` and ``downloads`` of the whole site;
