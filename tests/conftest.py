@@ -3,25 +3,12 @@
 from __future__ import annotations
 
 import os
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = ROOT.parent / "shared" / "data"
-
-
-def wait_for(predicate: Callable[[], object], seconds: float, interval: float = 0.5) -> bool:
-    """Whether ``predicate()`` turns true within ``seconds`` (polled every ``interval``); import it with
-    ``from conftest import wait_for``."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(interval)
-    return bool(predicate())
 
 
 @pytest.fixture(scope="session")

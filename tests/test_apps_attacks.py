@@ -22,7 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from conftest import wait_for
+from support.waiting import wait_for
 
 from lab.serve import free_port, kernel_pids, process_tree, running, voila_env, voila_server
 

@@ -8,8 +8,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import wait_for
 from playwright.sync_api import expect
+from support.waiting import wait_for
 
 from lab.serve import kernel_pids, voila_server
 

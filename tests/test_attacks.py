@@ -31,8 +31,8 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from httpserver import LocalServer, Reply
-from test_bad_input import BAD, CASES, GENERATED
+from support.bad_inputs import BAD, CASES, GENERATED
+from support.httpserver import LocalServer, Reply
 
 from lab import cache as lab_cache
 from lab import http as lab_http

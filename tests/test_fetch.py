@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 
 import pytest
 import requests
-from httpserver import LocalServer, Reply, Request
+from support.httpserver import LocalServer, Reply, Request
 
 from lab import cache as lab_cache
 from lab import fetch as lab_fetch

@@ -145,3 +145,19 @@ def test_the_library_points_nowhere_outside_the_repository(root: Path) -> None:
     ]
     assert outside == []
     assert (root / "docs" / "concepts" / "sources.md").is_file()
+
+
+def test_test_modules_share_helpers_through_support_only(root: Path) -> None:
+    """Shared helpers live in tests/support (or conftest fixtures); a test module never imports another."""
+    crossed = []
+    for path in sorted((root / "tests").glob("test_*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = (
+                [node.module or ""]
+                if isinstance(node, ast.ImportFrom)
+                else [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else []
+            )
+            crossed += [f"{path.name}: {n}" for n in names if n.startswith(("test_", "conftest"))]
+    assert crossed == []

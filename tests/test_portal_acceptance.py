@@ -18,8 +18,17 @@ from urllib.parse import quote
 
 import polars as pl
 import pytest
-from httpserver import LocalServer, Reply
-from test_portal_fake import BASIC, FULL_META, PASSWORD, USER, ApiDataset, FakePortal, make_rows, portal_env
+from support.fake_portal import (
+    BASIC,
+    FULL_META,
+    PASSWORD,
+    USER,
+    ApiDataset,
+    FakePortal,
+    make_rows,
+    portal_env,
+)
+from support.httpserver import LocalServer, Reply
 
 import lab
 from lab import cache as lab_cache

@@ -16,8 +16,8 @@ from typing import Any
 import polars as pl
 import pyarrow.parquet as pq
 import pytest
-from httpserver import LocalServer, Reply
-from test_portal_fake import PASSWORD, USER, ApiDataset, FakePortal, make_rows, portal_env
+from support.fake_portal import PASSWORD, USER, ApiDataset, FakePortal, make_rows, portal_env
+from support.httpserver import LocalServer, Reply
 
 from lab import cache as lab_cache
 from lab import fetch as lab_fetch

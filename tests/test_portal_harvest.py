@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 import yaml
-from httpserver import LocalServer, Reply
-from test_portal_fake import FULL_META, FakePortal, dataset_page, listing_page, portal_env, widget, zk_page
+from support.fake_portal import FULL_META, FakePortal, dataset_page, listing_page, portal_env, widget, zk_page
+from support.httpserver import LocalServer, Reply
 
 from lab.catalog import load_catalog, validate, vocabularies
 from lab.cli import main

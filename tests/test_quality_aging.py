@@ -12,7 +12,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from httpserver import LocalServer, Reply
+from support.httpserver import LocalServer, Reply
 
 from lab import fetch as lab_fetch
 from lab.catalog import Catalog, Dataset, Distribution

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from httpserver import LocalServer, Reply
+from support.httpserver import LocalServer, Reply
 
 from lab import loader
 from lab.catalog import load_catalog

@@ -9,7 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from httpserver import LocalServer, Reply, Request
+from support.httpserver import LocalServer, Reply, Request
 
 from lab.quality import links
 

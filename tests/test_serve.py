@@ -13,7 +13,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from conftest import wait_for
+from support.waiting import wait_for
 
 from lab.errors import LabError
 from lab.serve import ServerError, free_port, kernel_pids, running
