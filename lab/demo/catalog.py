@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -272,7 +273,12 @@ def build_catalog(rng: np.random.Generator, wards: pl.DataFrame) -> pl.DataFrame
 
 
 def _fill(rng: np.random.Generator, df: pl.DataFrame) -> pl.DataFrame:
-    """Ids, titles, dates, formats, links, contacts and the deliberate metadata gaps."""
+    """Ids, titles, dates, formats, links, contacts and the deliberate metadata gaps.
+
+    Each part draws from ``rng`` in turn (titles, dates, formats, contacts, keywords, descriptions,
+    coverage, then the listing's last columns): the order of the draws is the order of the calls, so the
+    listing is the same for a seed whatever the helpers do inside.
+    """
     n = df.height
     is_anchor = df["anchor"].is_not_null().to_numpy()
     portal_id = 101_000 + np.cumsum(rng.integers(1, 7, n))
@@ -280,7 +286,45 @@ def _fill(rng: np.random.Generator, df: pl.DataFrame) -> pl.DataFrame:
     year = issued.astype("datetime64[Y]").astype(int) + 1970
     listing = df["subject_vi"].str.starts_with("Danh").to_numpy()
     local = df["publisher_code"].str.starts_with("UBND").to_numpy()
+    df, variant, data_year, quarter = _titles(rng, df, is_anchor, issued, year, listing, local)
+    dates = _dates(rng, n, issued, variant, data_year, quarter)
+    df, first_fmt, has_api, has_download = _formats_and_rights(rng, df)
+    contacts = _contacts(rng, df)
+    kw = _keywords(rng, df)
+    description = _descriptions(rng, df, dates["freq"])
+    coverage, resolution, records = _coverage(rng, df, listing)
+    channels_extra = _channel_assignment(rng, df, has_api, issued)
+    return _listing_frame(
+        rng,
+        df,
+        portal_id=portal_id,
+        is_anchor=is_anchor,
+        dates=dates,
+        first_fmt=first_fmt,
+        has_api=has_api,
+        has_download=has_download,
+        contacts=contacts,
+        kw=kw,
+        description=description,
+        coverage=coverage,
+        resolution=resolution,
+        records=records,
+        channels_extra=channels_extra,
+    )
 
+
+def _titles(
+    rng: np.random.Generator,
+    df: pl.DataFrame,
+    is_anchor: np.ndarray,
+    issued: np.ndarray,
+    year: np.ndarray,
+    listing: np.ndarray,
+    local: np.ndarray,
+) -> tuple[pl.DataFrame, np.ndarray, np.ndarray, np.ndarray]:
+    """Titles (a year, a quarter or a district after the subject; republished lists told apart), with
+    the variant, the data's year and quarter the dates follow."""
+    n = df.height
     # title variant: 0 plain, 1 "năm YYYY", 2 "quý Q/YYYY", 3 a district (lists, before the merger)
     u = rng.random(n)
     variant = np.where(
@@ -357,7 +401,18 @@ def _fill(rng: np.random.Generator, df: pl.DataFrame) -> pl.DataFrame:
         .then(pl.col("title_en") + " – version " + k.cast(pl.String))
         .otherwise("title_en"),
     ).drop("_y")
+    return df, variant, data_year, quarter
 
+
+def _dates(
+    rng: np.random.Generator,
+    n: int,
+    issued: np.ndarray,
+    variant: np.ndarray,
+    data_year: np.ndarray,
+    quarter: np.ndarray,
+) -> dict[str, np.ndarray]:
+    """Temporal coverage, update frequency and last modification (some missing on purpose)."""
     # temporal coverage from the variant; else a start before the issue date, sometimes missing
     y_start = (data_year - 1970).astype("datetime64[Y]").astype("datetime64[D]")
     q_start = (np.datetime64("1970-01", "M") + ((data_year - 1970) * 12 + (quarter - 1) * 3)).astype(
@@ -386,7 +441,21 @@ def _fill(rng: np.random.Generator, df: pl.DataFrame) -> pl.DataFrame:
     frac = np.where(np.isin(freq, ["never"]) | (variant > 0) & (rng.random(n) < 0.7), 0.0, frac)
     modified = issued + np.floor(frac * span).astype(np.int64)
     no_modified = rng.random(n) < 0.05
+    return {
+        "t_start": t_start,
+        "t_end": t_end,
+        "no_temporal": no_temporal,
+        "freq": freq,
+        "modified": modified,
+        "no_modified": no_modified,
+    }
 
+
+def _formats_and_rights(
+    rng: np.random.Generator, df: pl.DataFrame
+) -> tuple[pl.DataFrame, pl.Series, np.ndarray, np.ndarray]:
+    """Formats, licence and access rights; which datasets have an API and a download link."""
+    n = df.height
     # formats, licence, access
     fmts = np.array(list(FORMAT_WEIGHTS))
     w = np.log(np.array(list(FORMAT_WEIGHTS.values()), dtype=float))
@@ -409,15 +478,24 @@ def _fill(rng: np.random.Generator, df: pl.DataFrame) -> pl.DataFrame:
         .otherwise("access_rights")
     )
     has_download = (rng.random(n) > 0.06) & (df["access_rights"] == "public").to_numpy()
+    return df, first_fmt, has_api, has_download
 
+
+def _contacts(rng: np.random.Generator, df: pl.DataFrame) -> dict[str, Any]:
+    """Contact names, emails and phones (some missing on purpose)."""
+    n = df.height
     # contacts
     who = np.asarray(PLACEHOLDER_NAMES)[rng.integers(0, len(PLACEHOLDER_NAMES), n)]
     no_contact = rng.random(n) < 0.18
     miss = rng.random(n)
     email = df["publisher_code"].str.to_lowercase().str.replace_all(r"[^a-z0-9]+", ".") + ".demo@example.org"
     phone = "0900 000 " + pl.Series(rng.integers(0, 1000, n)).cast(pl.String).str.zfill(3)
+    return {"who": who, "no_contact": no_contact, "miss": miss, "email": email, "phone": phone}
 
-    # keywords: 0–4 from the theme's list, missing on ~18 %
+
+def _keywords(rng: np.random.Generator, df: pl.DataFrame) -> pl.Series:
+    """Keywords: 0–4 from the theme's list, missing on ~18 %."""
+    n = df.height
     n_kw = np.where(rng.random(n) < 0.18, 0, rng.integers(1, 5, n))
     kw = pl.Series([None] * n, dtype=pl.String)
     for theme, words in THEME_KEYWORDS.items():  # 13 themes
@@ -432,8 +510,12 @@ def _fill(rng: np.random.Generator, df: pl.DataFrame) -> pl.DataFrame:
         )
         kw = kw.scatter(rows, joined)
     kw = pl.select(pl.when(kw != "").then(kw)).to_series()
+    return kw
 
-    # descriptions: long (>100 chars), short or empty
+
+def _descriptions(rng: np.random.Generator, df: pl.DataFrame, freq: np.ndarray) -> pl.Series:
+    """Descriptions: long (>100 characters), short or empty."""
+    n = df.height
     d = rng.random(n)
     fq = pl.Series(np.vectorize(FREQUENCY_VI.get)(freq))
     subj_lower = df["subject_vi"].str.slice(0, 1).str.to_lowercase() + df["subject_vi"].str.slice(1)
@@ -455,7 +537,14 @@ def _fill(rng: np.random.Generator, df: pl.DataFrame) -> pl.DataFrame:
         .then(short)
         .otherwise(pl.lit(None, pl.String))
     ).to_series()
+    return description
 
+
+def _coverage(
+    rng: np.random.Generator, df: pl.DataFrame, listing: np.ndarray
+) -> tuple[pl.Series, pl.Series, np.ndarray]:
+    """Spatial coverage and resolution (some missing), and the record counts of tabular datasets."""
+    n = df.height
     coverage = pl.select(
         pl.coalesce(df["coverage"], pl.when(pl.Series(rng.random(n) < 0.7)).then(pl.lit("Thành phố Đà Nẵng")))
     ).to_series()
@@ -476,8 +565,33 @@ def _fill(rng: np.random.Generator, df: pl.DataFrame) -> pl.DataFrame:
         np.round(rng.lognormal(5.5, 1.6, n)).astype(np.int64) + 1,
         -1,
     )
-    channels_extra = _channel_assignment(rng, df, has_api, issued)
+    return coverage, resolution, records
 
+
+def _listing_frame(
+    rng: np.random.Generator,
+    df: pl.DataFrame,
+    *,
+    portal_id: np.ndarray,
+    is_anchor: np.ndarray,
+    dates: dict[str, np.ndarray],
+    first_fmt: pl.Series,
+    has_api: np.ndarray,
+    has_download: np.ndarray,
+    contacts: dict[str, Any],
+    kw: pl.Series,
+    description: pl.Series,
+    coverage: pl.Series,
+    resolution: pl.Series,
+    records: np.ndarray,
+    channels_extra: pl.Expr | pl.Series,
+) -> pl.DataFrame:
+    """The listing's columns, in the portal's order, with the internal ones the usage steps need."""
+    n = df.height
+    t_start, t_end, no_temporal = dates["t_start"], dates["t_end"], dates["no_temporal"]
+    freq, modified, no_modified = dates["freq"], dates["modified"], dates["no_modified"]
+    who, no_contact, miss = contacts["who"], contacts["no_contact"], contacts["miss"]
+    email, phone = contacts["email"], contacts["phone"]
     b64 = pl.Series(portal_id.astype(str)).str.encode("base64")
     theme = pl.select(
         pl.when(pl.Series(~is_anchor & (rng.random(n) < 0.03)))
