@@ -16,7 +16,8 @@ import polars as pl
 import pytest
 
 from lab.reuse import impact, indicators, lineage, outcomes, revenue, targets
-from lab.reuse.registry import known_dataset_ids, registry_from_catalog, spam_flags, valid_rows
+from lab.reuse.registry import known_dataset_ids, registry_from_catalog, spam_flags
+from lab.reuse.validation import valid_rows
 
 END = date(2026, 10, 31)  # the demo portal's window end
 
@@ -288,7 +289,7 @@ def test_registry_problems_speak_the_pages_language(demo: tuple[Path, dict[str, 
     codes = set(
         re.findall(
             r'"([a-z_]+)",\s*\n\s*(?:pl\.lit|_quoted)',
-            (Path(__file__).parents[1] / "lab/reuse/registry.py").read_text("utf-8"),
+            (Path(__file__).parents[1] / "lab/reuse/validation.py").read_text("utf-8"),
         )
     )
     codes |= {"missing_column", "bad_date", "bad_type", "bad_topic", "bad_owner_kind", "bad_status"}

@@ -22,10 +22,9 @@ from lab.reuse.registry import (
     ids_to_check,
     read_registry,
     spam_flags,
-    valid_rows,
-    validate,
     write_registry,
 )
+from lab.reuse.validation import valid_rows, validate
 
 DATA = Path(__file__).parent / "data" / "reuse"
 PLANTED = DATA / "registry_planted.csv"

@@ -22,15 +22,13 @@ from lab.reuse.registry import (
     Issue,
     Registry,
     RegistryError,
-    ValidationReport,
     known_dataset_ids,
     read_registry,
     registry_from_catalog,
     spam_flags,
-    valid_rows,
-    validate,
     write_registry,
 )
+from lab.reuse.validation import ValidationReport, valid_rows, validate
 
 __all__ = [
     "Issue",

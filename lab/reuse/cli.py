@@ -47,7 +47,8 @@ def cmd_import(args: argparse.Namespace) -> int:
     listed for review."""
     from lab.outputs import output_format
     from lab.reuse.importers import import_registry
-    from lab.reuse.registry import REGISTRY_FORMATS, validate, write_registry
+    from lab.reuse.registry import REGISTRY_FORMATS, write_registry
+    from lab.reuse.validation import validate
 
     output_format(args.out, REGISTRY_FORMATS, what="reuse registry")  # refused before any work
     registry = import_registry(args.format, args.files)
@@ -119,8 +120,8 @@ def cmd_diff(args: argparse.Namespace) -> int:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     """Print every problem of the registry at once; exit 2 if there is an error."""
-    from lab.reuse.registry import validate
     from lab.reuse.revenue import load_services
+    from lab.reuse.validation import validate
 
     registry = _registry(args)
     report = validate(registry, known_datasets=_known(args, registry), services=set(load_services()))

@@ -2,7 +2,7 @@
 by agency and theme, reuses and unique reusers, products live and retired, time from publication to first
 reuse, and the registry summary and diff the CLI prints.
 
-Every indicator takes the rows :func:`lab.reuse.registry.valid_rows` gives: every declared reuse, whatever
+Every indicator takes the rows :func:`lab.reuse.validation.valid_rows` gives: every declared reuse, whatever
 its flags (as udata counts them: a reuse without dataset or sharing a url with another is a reuse; flags
 and possible duplicates are listed for a human to review, never dropped), dataset ids reduced to those the
 catalog knows. A reuse's state on a date comes from its dates: it
@@ -22,16 +22,8 @@ import polars as pl
 
 from lab.periods import as_of_date
 from lab.reuse.months import month_ends
-from lab.reuse.registry import (
-    REGISTRY_COLUMNS,
-    Registry,
-    links,
-    owner_key,
-    possible_duplicates,
-    spam_flags,
-    to_text,
-    valid_rows,
-)
+from lab.reuse.registry import REGISTRY_COLUMNS, Registry, links, owner_key, spam_flags, to_text
+from lab.reuse.validation import possible_duplicates, valid_rows
 
 log = logging.getLogger(__name__)
 

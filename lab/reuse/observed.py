@@ -198,7 +198,8 @@ class ObservedReuse:
 
 
 def _registry_frame(registry: Any) -> pl.DataFrame:
-    from lab.reuse.registry import Registry, valid_rows
+    from lab.reuse.registry import Registry
+    from lab.reuse.validation import valid_rows
 
     frame = registry.frame if isinstance(registry, Registry) else registry
     return valid_rows(frame).select("reuse_id", "datasets", "api_consumer", "launched")

@@ -30,9 +30,10 @@ from lab.reuse.indicators import (
 from lab.reuse.lineage import lineage_svg, lineage_table
 from lab.reuse.outcomes import in_period, load_outcomes, normalise_outcomes, totals_by_reuse
 from lab.reuse.plots import target_chart
-from lab.reuse.registry import Registry, spam_flags, valid_rows, validate
+from lab.reuse.registry import Registry, spam_flags
 from lab.reuse.revenue import load_ledger, load_services, monthly_revenue, reconcile, revenue_per_1000_calls
 from lab.reuse.targets import default_as_of, evaluate_targets, load_targets, metric_series, projection_line
+from lab.reuse.validation import valid_rows, validate
 
 
 def _titles_in(listing: pl.DataFrame, lang: str) -> pl.DataFrame:

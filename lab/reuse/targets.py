@@ -197,7 +197,8 @@ def metric_series(
         listing = listing if listing is not None else portal_listing(catalog)
         first = start or listing["issued"].min() or end
     elif metric == "datasets_reused":
-        from lab.reuse.registry import known_dataset_ids, registry_from_catalog, valid_rows
+        from lab.reuse.registry import known_dataset_ids, registry_from_catalog
+        from lab.reuse.validation import valid_rows
 
         if valid is None:
             valid = valid_rows(registry_from_catalog(catalog), known_dataset_ids(catalog))
@@ -228,7 +229,8 @@ def metric_on(
         counts = np.searchsorted(issued.to_numpy(), grid["date"].to_numpy(), side="right")
         return grid.with_columns(value=pl.Series(counts, dtype=pl.Int64))
     if metric == "datasets_reused":
-        from lab.reuse.registry import known_dataset_ids, registry_from_catalog, valid_rows
+        from lab.reuse.registry import known_dataset_ids, registry_from_catalog
+        from lab.reuse.validation import valid_rows
 
         if valid is None:
             valid = valid_rows(registry_from_catalog(catalog), known_dataset_ids(catalog))
