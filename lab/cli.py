@@ -238,6 +238,7 @@ def cmd_apps_serve(args: argparse.Namespace) -> int:
 
 
 # ------------------------------------------------------------------------------------------- parser
+# long: the command table: one declaration per command, read top to bottom like --help
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (also the source of the CLI reference docs)."""
     common = argparse.ArgumentParser(add_help=False)

@@ -249,6 +249,7 @@ def _incomplete(body: _Body, fmt: str, tmp: Path, dist: Distribution) -> str | N
     return None
 
 
+# long: one streamed download: bytes are counted, decoded, sniffed and hashed as they arrive
 def _save(
     resp: requests.Response,
     target: Path,
@@ -593,6 +594,7 @@ def _unavailable(
     return f"{cause}: {' or '.join(fixes) if fixes else 'the catalog gives no way to fetch it'}"
 
 
+# long: the source chain in its documented order, one branch per source
 def _fetch_one(
     dataset: Dataset,
     dist: Distribution,

@@ -161,3 +161,26 @@ def test_test_modules_share_helpers_through_support_only(root: Path) -> None:
             )
             crossed += [f"{path.name}: {n}" for n in names if n.startswith(("test_", "conftest"))]
     assert crossed == []
+
+
+#: Bodies (docstring aside) longer than this need a reason written above the ``def``: ``# long: why``.
+LONG_FUNCTION = 80
+
+
+def test_a_long_function_says_why(root: Path) -> None:
+    unexplained = []
+    for path in sorted((root / "lab").rglob("*.py")):
+        text = path.read_text(encoding="utf-8")
+        lines = text.splitlines()
+        for node in ast.walk(ast.parse(text)):
+            if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                continue
+            body = node.body
+            if isinstance(body[0], ast.Expr) and isinstance(getattr(body[0], "value", None), ast.Constant):
+                body = body[1:]
+            if not body or body[-1].end_lineno - body[0].lineno + 1 <= LONG_FUNCTION:  # type: ignore[operator]
+                continue
+            first = min([node.lineno, *(d.lineno for d in node.decorator_list)])
+            if not lines[first - 2].strip().startswith("# long:"):
+                unexplained.append(f"{path.relative_to(root)}:{node.lineno} {node.name}")
+    assert unexplained == [], "split these functions or write `# long: why` above them"

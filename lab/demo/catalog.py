@@ -568,6 +568,7 @@ def _coverage(
     return coverage, resolution, records
 
 
+# long: the listing's columns in the portal's order, one expression each
 def _listing_frame(
     rng: np.random.Generator,
     df: pl.DataFrame,

@@ -161,6 +161,7 @@ def _ips(rng: np.random.Generator, n: int) -> pl.Series:
     return pl.Series(HUMAN_NETS, dtype=pl.String).gather(net) + pl.Series(host).cast(pl.String)
 
 
+# long: one seeded draw per column; the order of the draws is the demo's bytes
 def _human_requests(
     rng: np.random.Generator, cat: pl.DataFrame, start: np.ndarray
 ) -> tuple[pl.DataFrame, dict]:

@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 
 from lab.errors import LabError, MissingColumnError
+from lab.geo import apportion
 from lab.geo.names import accent_key_expr, place_key_expr, type_key_expr
 from lab.geo.units import PROVINCE_CODE, QUANG_NAM_CODE, units_2025_01
 
@@ -459,6 +460,7 @@ def _key_expr(column: str) -> pl.Expr:
     return pl.concat_str([type_key_expr(pl.col(column)), place_key_expr(pl.col(column))], separator=":")
 
 
+# long: one comparison, four cases (missing, extra, renamed, recoded), each a few lines
 def disagreements(crosswalk: pl.DataFrame, units: gpd.GeoDataFrame) -> pl.DataFrame:
     """Where the crosswalk and the boundary file's ``truoc_sap_nhap`` lists disagree about a new unit.
 
@@ -589,6 +591,7 @@ def disagreements(crosswalk: pl.DataFrame, units: gpd.GeoDataFrame) -> pl.DataFr
     ).sort("new_code", "kind", "old_code", nulls_last=True)
 
 
+# long: the crosswalk's corrections are listed inline, each with its resolution
 def crosswalk_2025(
     *,
     correct: bool = True,
@@ -757,19 +760,6 @@ class Moved:
         }
 
 
-def _apportion(edges: pl.DataFrame, column: str) -> pl.Expr:
-    """Integer shares of an integer column, summing exactly to each row's value (largest remainders)."""
-    exact = pl.col(column).cast(pl.Float64) * pl.col("share")
-    base = exact.floor()
-    return (
-        base
-        + (
-            pl.int_range(pl.len()).over("_row", order_by=[(exact - base) * -1, pl.col("ma_xa")])
-            < (pl.col(column).cast(pl.Float64) - base.sum().over("_row")).round(0)
-        ).cast(pl.Float64)
-    ).cast(pl.Int64)
-
-
 def _edges_2025_01(
     table: pl.DataFrame, ward: str | None, code: str | None, district: str | None, province: str | None
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -817,6 +807,68 @@ def _edges_2025_01(
 
 def _guess(table: pl.DataFrame, candidates: Sequence[str]) -> str | None:
     return next((c for c in candidates if c in table.columns), None)
+
+
+def _split_shares(
+    cw: pl.DataFrame, first: pl.DataFrame, split: str | pl.DataFrame
+) -> tuple[pl.DataFrame, pl.DataFrame, str]:
+    """The share of each hop (``share_first``: 2019 → January 2025; ``share_cw``: → July 2025) by the split
+    method, and the method's name."""
+    if isinstance(split, pl.DataFrame):
+        method = "weights"
+        w = split.select(
+            pl.col("old_code").cast(pl.String),
+            pl.col("new_code").cast(pl.String),
+            pl.col("weight").cast(pl.Float64),
+        )
+        w = w.with_columns(w_share=pl.col("weight") / pl.col("weight").sum().over("old_code"))
+        cw = cw.join(
+            w.select("old_code", "new_code", "w_share"), on=["old_code", "new_code"], how="left"
+        ).with_columns(share_cw=pl.coalesce("w_share", "share_area"))
+        first = first.with_columns(share_first=pl.col("share_area"))
+    elif split in ("area", "population"):
+        method = split
+        cw = cw.with_columns(share_cw=pl.col(f"share_{split}"))
+        first = first.with_columns(share_first=pl.col(f"share_{split}"))
+    else:
+        raise CrosswalkError(f"split {split!r} is not 'area', 'population' or a weights frame")
+    return cw, first, method
+
+
+def _through_crosswalk(
+    first: pl.DataFrame, cw: pl.DataFrame, table: pl.DataFrame, unmatched: pl.DataFrame, name_col: str
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The rows' January-2025 edges joined to the crosswalk; rows reaching a unit the crosswalk does not
+    list join the unmatched ones."""
+    edges = first.select(
+        "_row",
+        old_code="code",
+        old_name="name",
+        split_first="split",
+        share_first="share_first",
+        matched_by="matched_by",
+    ).join(
+        cw.select("old_code", "new_code", "new_name", split_cw="split", share_cw="share_cw"),
+        on="old_code",
+        how="left",
+    )
+    lost = edges.filter(pl.col("new_code").is_null())
+    if lost.height:
+        log.warning(
+            "%d rows reach January-2025 units the crosswalk does not list (%s)",
+            lost["_row"].n_unique(),
+            ", ".join(sorted(set(lost["old_code"]))),
+        )
+        unmatched = pl.concat(
+            [
+                unmatched,
+                table.with_row_index("_row")
+                .join(lost.select("_row").unique(), on="_row")
+                .select("_row", name=pl.col(name_col).cast(pl.String)),
+            ]
+        )
+        edges = edges.filter(pl.col("new_code").is_not_null())
+    return edges, unmatched
 
 
 def to_2025(
@@ -896,53 +948,9 @@ def to_2025(
         first, unmatched = _edges_2025_01(table, ward, code, district, province)
     cw = crosswalk if crosswalk is not None else crosswalk_2025(catalog=_catalog(catalog), mirror=mirror)
 
-    if isinstance(split, pl.DataFrame):
-        method = "weights"
-        w = split.select(
-            pl.col("old_code").cast(pl.String),
-            pl.col("new_code").cast(pl.String),
-            pl.col("weight").cast(pl.Float64),
-        )
-        w = w.with_columns(w_share=pl.col("weight") / pl.col("weight").sum().over("old_code"))
-        cw = cw.join(
-            w.select("old_code", "new_code", "w_share"), on=["old_code", "new_code"], how="left"
-        ).with_columns(share_cw=pl.coalesce("w_share", "share_area"))
-        first = first.with_columns(share_first=pl.col("share_area"))
-    elif split in ("area", "population"):
-        method = split
-        cw = cw.with_columns(share_cw=pl.col(f"share_{split}"))
-        first = first.with_columns(share_first=pl.col(f"share_{split}"))
-    else:
-        raise CrosswalkError(f"split {split!r} is not 'area', 'population' or a weights frame")
+    cw, first, method = _split_shares(cw, first, split)
 
-    edges = first.select(
-        "_row",
-        old_code="code",
-        old_name="name",
-        split_first="split",
-        share_first="share_first",
-        matched_by="matched_by",
-    ).join(
-        cw.select("old_code", "new_code", "new_name", split_cw="split", share_cw="share_cw"),
-        on="old_code",
-        how="left",
-    )
-    lost = edges.filter(pl.col("new_code").is_null())
-    if lost.height:
-        log.warning(
-            "%d rows reach January-2025 units the crosswalk does not list (%s)",
-            lost["_row"].n_unique(),
-            ", ".join(sorted(set(lost["old_code"]))),
-        )
-        unmatched = pl.concat(
-            [
-                unmatched,
-                table.with_row_index("_row")
-                .join(lost.select("_row").unique(), on="_row")
-                .select("_row", name=pl.col(ward or code).cast(pl.String)),
-            ]
-        )
-        edges = edges.filter(pl.col("new_code").is_not_null())
+    edges, unmatched = _through_crosswalk(first, cw, table, unmatched, ward or code)
     edges = edges.with_columns(share=pl.col("share_first") * pl.col("share_cw"), ma_xa=pl.col("new_code"))
     edges = edges.with_columns(split=pl.len().over("_row") > 1)
     name_col = ward or code
@@ -951,44 +959,10 @@ def to_2025(
     )
     full = edges.join(data, on="_row", how="left")
 
-    moved_cols: list[pl.Expr] = []
-    if weight:
-        wdtype = table.schema[weight]
-        wexpr = (
-            _apportion(full, weight)
-            if wdtype.is_integer()
-            else pl.col(weight).cast(pl.Float64) * pl.col("share")
-        )
-        full = full.with_columns(
-            _w=pl.col(weight).cast(pl.Float64) * pl.col("share"), **{f"_m_{weight}": wexpr}
-        )
-        moved_cols.append(pl.col(f"_m_{weight}").sum().alias(weight))
-        for c in cols:
-            full = full.with_columns(**{f"_m_{c}": pl.col(c).cast(pl.Float64) * pl.col("_w")})
-            moved_cols.append(
-                (pl.col(f"_m_{c}").sum() / pl.col("_w").filter(pl.col(c).is_not_null()).sum()).alias(c)
-            )
-    else:
-        for c in cols:
-            dtype = table.schema[c]
-            if dtype.is_integer():
-                full = full.with_columns(**{f"_m_{c}": _apportion(full, c)})
-            elif dtype.is_numeric():
-                full = full.with_columns(**{f"_m_{c}": pl.col(c).cast(pl.Float64) * pl.col("share")})
-            else:
-                raise CrosswalkError(f"value column {c!r} is {dtype}, not a number")
-            moved_cols.append(pl.col(f"_m_{c}").sum().alias(c))
-    out = (
-        full.group_by("ma_xa", maintain_order=True)
-        .agg(
-            *moved_cols,
-            ten_xa=pl.col("new_name").first(),
-            rows=pl.col("_row").n_unique(),
-            split_from=pl.col("name").filter(pl.col("split")).unique().sort(),
-        )
-        .sort("ma_xa")
-        .select("ma_xa", "ten_xa", *[c for c in ([weight] if weight else []) + cols], "rows", "split_from")
-    )
+    for c in cols:
+        if not weight and not table.schema[c].is_numeric():
+            raise CrosswalkError(f"value column {c!r} is {table.schema[c]}, not a number")
+    out = apportion.by_unit(full, table.schema, cols, weight)
     split_rows = (
         full.filter(pl.col("split"))
         .group_by("_row", maintain_order=True)

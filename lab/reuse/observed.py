@@ -205,6 +205,7 @@ def _registry_frame(registry: Any) -> pl.DataFrame:
     return valid_rows(frame).select("reuse_id", "datasets", "api_consumer", "launched")
 
 
+# long: one lazy plan: applications, scheduled downloads and the registry joined per dataset and month
 def observed_reuse(
     store: Any,
     registry: Any,

@@ -285,6 +285,7 @@ def _print_table(records: list[dict[str, Any]], columns: list[str]) -> None:
         print(line(row))
 
 
+# long: the usage command table: one declaration per subcommand, read like --help
 def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     """Add ``lab usage ingest | kpis | top | forget | publish`` to the ``lab`` CLI."""
     usage = subparsers.add_parser(

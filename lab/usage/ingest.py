@@ -316,6 +316,7 @@ def check_timezone(name: str) -> str:
     return name
 
 
+# long: one file's life in the store: read, dedup, stage, commit, as one transaction
 def _ingest_one(
     path: Path,
     fmt: str,

@@ -63,6 +63,7 @@ def _month_weights(months: list[str]) -> np.ndarray:
     return w / w.sum()
 
 
+# long: one seeded draw per column; the order of the draws is the output
 def synthetic_month(month: str, n: int, rng: np.random.Generator, month_index: int) -> pl.DataFrame:
     """``n`` synthetic events of one month (canonical columns, sorted by visitor then time)."""
     y, m = int(month[:4]), int(month[5:])

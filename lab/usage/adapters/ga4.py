@@ -87,6 +87,7 @@ def _with_period(rows: pl.DataFrame, path: Path) -> tuple[pl.DataFrame, tuple[da
     return rows.with_columns(date=pl.lit(start.strftime("%Y%m%d"))), period
 
 
+# long: the two GA4 layouts and their refusals, in the order a row meets them
 def read_ga4_csv(path: Path, ctx: Context) -> Iterator[pl.DataFrame]:
     """Adapter: a GA4 CSV export (date, pagePath, sessions, totalUsers, screenPageViews) → monthly facts."""
     rows = read_csv_text(path, skip_comments=True)
