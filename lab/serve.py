@@ -120,6 +120,7 @@ class CappedKernelManager(AsyncMappingKernelManager):
     # ------------------------------------------------------------------------------------ the cap
     async def _take_slot(self) -> None:
         """Take a visitor's slot, waiting up to ``queue_wait`` seconds; 503 (the waiting page) if none."""
+        self._operator_view()  # before the first answer: every visit is counted, a first burst's included
         deadline = time.monotonic() + self.queue_wait
         while len(self._visitors) + self._reserved >= self.max_kernels:
             if time.monotonic() >= deadline:
