@@ -1,14 +1,26 @@
-"""Offline-safe charts: plain inline SVG, no JavaScript, no CDN.
+"""The lab's one chart kit: offline-safe charts as plain inline SVG, no JavaScript, no CDN; and tables.
 
 An SVG chart renders the same in JupyterLab, in an HTML report opened without internet and in a
-Voilà page. Labels are escaped text, so Vietnamese diacritics render with the page's fonts.
+Voilà page. Labels are escaped text, so Vietnamese diacritics render with the page's fonts; every chart
+carries its title as the SVG's ``<title>`` (what a screen reader says) and ``role="img"``.
+
+- :func:`bar_chart` (and :func:`bar_chart_from`): horizontal bars, one per label;
+- :func:`column_chart`: vertical columns over time, a gap marked ``?`` where a value is unknown;
+- :func:`line_chart`: a metric over time against its target, with a dashed projection;
+- :func:`flow_chart`: three columns of nodes joined by links (the lineage dataset → product → outcome).
+
+Every chart starts and ends the same way (:func:`_open`, :func:`_note`); the report pages and the apps
+draw only through these.
 """
 
 from __future__ import annotations
 
 import html
-from collections.abc import Sequence
+import math
+import textwrap
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import date
 
 import polars as pl
 
@@ -79,6 +91,27 @@ PLAIN_COLUMNS = ("id", "year", "rank", "portal_id", "dataset_id", "reuse_id", "u
 """Integer columns :func:`table` never groups in thousands (identifiers and years, not quantities)."""
 
 
+def _open(width: float, height: float, title: str, font_size: int) -> list[str]:
+    """The start of every chart: the SVG element (accessible: ``role="img"`` and a ``<title>``) and the
+    title written above the drawing."""
+    return [
+        f'<svg xmlns="http://www.w3.org/2000/svg" role="img" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}" font-family="system-ui, Arial, sans-serif" font-size="{font_size}">',
+        f"<title>{html.escape(title)}</title>",
+        f'<text x="0" y="18" font-size="15" font-weight="600">{html.escape(title)}</text>',
+    ]
+
+
+def _note(text: str, y: float) -> str:
+    """A line of small grey text under a chart (a source, "synthetic data", ...)."""
+    return f'<text x="0" y="{y}" font-size="11" fill="#555">{html.escape(text)}</text>'
+
+
+def _close(parts: list[str]) -> Svg:
+    parts.append("</svg>")
+    return Svg("".join(parts))
+
+
 def _decimals(column: pl.Series) -> int:
     """The fewest decimals (at most 3) that show every value of a float column as it is."""
     values = column.drop_nulls().drop_nans()
@@ -119,12 +152,7 @@ def bar_chart(
     top = 34
     height = top + bar_height * len(labels) + (34 if note else 14)
     vmax = max((float(v) for v in values), default=0.0) or 1.0
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" role="img" width="{width}" height="{height}" '
-        f'viewBox="0 0 {width} {height}" font-family="system-ui, Arial, sans-serif" font-size="13">',
-        f"<title>{html.escape(title)}</title>",
-        f'<text x="0" y="18" font-size="15" font-weight="600">{html.escape(title)}</text>',
-    ]
+    parts = _open(width, height, title, 13)
     for i, (label, value) in enumerate(zip(labels, values, strict=True)):
         y = top + i * bar_height
         w = max(0.0, float(value) / vmax * plot_w)
@@ -135,9 +163,8 @@ def bar_chart(
             f'<text x="{label_w + w + 4:.1f}" y="{baseline:.1f}">{format_number(float(value), lang)}</text>'
         )
     if note:
-        parts.append(f'<text x="0" y="{height - 8}" font-size="11" fill="#555">{html.escape(note)}</text>')
-    parts.append("</svg>")
-    return Svg("".join(parts))
+        parts.append(_note(note, height - 8))
+    return _close(parts)
 
 
 def bar_chart_from(
@@ -208,3 +235,283 @@ def escape_expr(expr: pl.Expr) -> pl.Expr:
     for char, entity in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ('"', "&quot;"), ("'", "&#x27;")):
         expr = expr.str.replace_all(char, entity, literal=True)
     return expr
+
+
+def column_chart(
+    labels: Sequence[str],
+    values: Sequence[float | None],
+    *,
+    title: str,
+    note: str | None = None,
+    width: int = 720,
+    height: int = 240,
+    color: str = PALETTE[0],
+    highlight: str | None = None,
+    lang: str = "vi",
+) -> Svg:
+    """Vertical columns, one per label (e.g. a month), the highest value written above its column. A null
+    value (the inputs cannot tell, or the cell is suppressed) is a gap with a small ``?``, never a zero.
+
+    Parameters
+    ----------
+    labels, values
+        Same length, drawn left to right; None values are gaps marked ``?``.
+    title
+        Above the chart (already in the reader's language).
+    note
+        A line under the chart.
+    highlight
+        A label whose column is drawn in the accent colour (the reported month).
+    lang
+        How numbers are written.
+    """
+    if len(labels) != len(values):
+        raise ValueError("labels and values differ in length")
+    top, bottom, left = 34, 42 + (16 if note else 0), 8
+    plot_h = height - top - bottom
+    n = max(len(labels), 1)
+    step = (width - 2 * left) / n
+    bar_w = max(2.0, step * 0.72)
+    known = [float(v) for v in values if v is not None]
+    vmax = max(known, default=0.0) or 1.0
+    parts = _open(width, height, title, 11)
+    parts.append(
+        f'<line x1="{left}" y1="{top + plot_h}" x2="{width - left}" y2="{top + plot_h}" stroke="#999"/>'
+    )
+    every = max(1, round(n / 12))
+    peak = (
+        max(range(len(values)), key=lambda i: -1.0 if (v := values[i]) is None else float(v)) if known else -1
+    )
+    for i, (label, value) in enumerate(zip(labels, values, strict=True)):
+        x = left + i * step + (step - bar_w) / 2
+        if value is None:
+            cx, cy = x + bar_w / 2, top + plot_h - 4
+            parts.append(f'<text x="{cx:.1f}" y="{cy}" text-anchor="middle" fill="#999">?</text>')
+        else:
+            h = max(0.0, float(value) / vmax * plot_h)
+            fill = PALETTE[1] if label == highlight else color
+            parts.append(
+                f'<rect x="{x:.1f}" y="{top + plot_h - h:.1f}" width="{bar_w:.1f}" height="{h:.1f}" '
+                f'fill="{fill}"><title>{html.escape(str(label))}: {format_number(float(value), lang)}'
+                "</title></rect>"
+            )
+            if i == peak or label == highlight:
+                parts.append(
+                    f'<text x="{x + bar_w / 2:.1f}" y="{top + plot_h - h - 3:.1f}" text-anchor="middle">'
+                    f"{format_number(float(value), lang)}</text>"
+                )
+        crowded = i + 1 < len(labels) and labels[i + 1] == highlight and every > 1
+        if (i % every == 0 and not crowded) or label == highlight:
+            parts.append(
+                f'<text x="{x + bar_w / 2:.1f}" y="{top + plot_h + 14}" text-anchor="middle" fill="#333">'
+                f"{html.escape(str(label))}</text>"
+            )
+    if note:
+        parts.append(_note(note, height - 6))
+    return _close(parts)
+
+
+def _days(d: date) -> int:
+    return (d - date(1970, 1, 1)).days
+
+
+def nice_step(span: float, ticks: int = 6) -> float:
+    """A round tick step (1, 2 or 5 × 10ⁿ) giving about ``ticks`` ticks over ``span``."""
+    raw = max(span, 1e-9) / ticks
+    power = 10 ** math.floor(math.log10(raw))
+    return next(m * power for m in (1, 2, 5, 10) if m * power >= raw)
+
+
+def line_chart(
+    observed: pl.DataFrame,
+    *,
+    target: float,
+    deadline: date,
+    projection: pl.DataFrame | None = None,
+    title: str,
+    labels: tuple[str, str, str] = ("observed", "projection", "target"),
+    note: str | None = None,
+    lang: str = "vi",
+    width: int = 720,
+    height: int = 300,
+) -> Svg:
+    """A line chart of ``observed`` (``date``, ``value``), the dashed ``projection`` after it, a horizontal
+    line at ``target`` and a vertical one at ``deadline``.
+
+    Parameters
+    ----------
+    observed, projection
+        Frames with ``date`` and ``value``.
+    target, deadline
+        Drawn as reference lines.
+    title, labels, note
+        Text already in the reader's language: the title, the legend (observed, projection, target) and a
+        line under the chart.
+    lang
+        How numbers are written on the axis.
+    """
+    projection = (
+        projection if projection is not None else pl.DataFrame(schema={"date": pl.Date, "value": pl.Float64})
+    )
+    frames = [f.select("date", pl.col("value").cast(pl.Float64)) for f in (observed, projection) if f.height]
+    every = pl.concat(frames) if frames else pl.DataFrame(schema={"date": pl.Date, "value": pl.Float64})
+    x_min = _days(min([*every["date"].to_list(), deadline])) if every.height else _days(deadline) - 365
+    x_max = _days(max([*every["date"].to_list(), deadline]))
+    x_max = max(x_max, x_min + 1)
+    y_max = max([*every["value"].to_list(), float(target)]) * 1.08 or 1.0
+    note_lines = textwrap.wrap(note, 118) if note else []
+    height += 14 * max(0, len(note_lines) - 1)
+    left, right, top, bottom = 56, 16, 40, 32 + 14 * len(note_lines)
+    plot_w, plot_h = width - left - right, height - top - bottom
+
+    def x(d: date) -> float:
+        return left + (_days(d) - x_min) / (x_max - x_min) * plot_w
+
+    def y(v: float) -> float:
+        return top + plot_h - v / y_max * plot_h
+
+    def path(frame: pl.DataFrame) -> str:
+        pts = [f"{x(d):.1f},{y(float(v)):.1f}" for d, v in frame.select("date", "value").iter_rows()]
+        return "M" + " L".join(pts) if pts else ""
+
+    parts = _open(width, height, title, 12)
+    parts.append(
+        f'<line x1="{left}" y1="{top + plot_h}" x2="{left + plot_w}" y2="{top + plot_h}" stroke="#888"/>'
+    )
+    step = nice_step(y_max)
+    for i in range(int(y_max // step) + 1):  # y ticks
+        v = i * step
+        parts.append(
+            f'<text x="{left - 6}" y="{y(v) + 4:.1f}" text-anchor="end" fill="#555">'
+            f"{format_number(round(v), lang)}</text>"
+            f'<line x1="{left}" y1="{y(v):.1f}" x2="{left + plot_w}" y2="{y(v):.1f}" stroke="#eee"/>'
+        )
+    first_year = date.fromordinal(date(1970, 1, 1).toordinal() + x_min).year + 1
+    last_year = date.fromordinal(date(1970, 1, 1).toordinal() + x_max).year
+    step = max(1, (last_year - first_year + 1) // 10)
+    for year in range(first_year, last_year + 1, step):  # x ticks: 1 January of each year
+        xx = x(date(year, 1, 1))
+        parts.append(
+            f'<line x1="{xx:.1f}" y1="{top + plot_h}" x2="{xx:.1f}" y2="{top + plot_h + 4}" stroke="#888"/>'
+            f'<text x="{xx:.1f}" y="{top + plot_h + 16}" text-anchor="middle" fill="#555">{year}</text>'
+        )
+    obs_label, proj_label, target_label = labels
+    parts.append(
+        f'<line x1="{left}" y1="{y(target):.1f}" x2="{left + plot_w}" y2="{y(target):.1f}" '
+        f'stroke="{PALETTE[3]}" stroke-dasharray="2 3"/>'
+        f'<line x1="{x(deadline):.1f}" y1="{top}" x2="{x(deadline):.1f}" y2="{top + plot_h}" '
+        f'stroke="{PALETTE[3]}" stroke-dasharray="2 3"/>'
+        f'<text x="{left + 4}" y="{y(target) - 4:.1f}" fill="{PALETTE[3]}">{html.escape(target_label)} '
+        f"{format_number(target, lang)} · {deadline.isoformat()}</text>"
+    )
+    if observed.height:
+        parts.append(f'<path d="{path(observed)}" fill="none" stroke="{PALETTE[0]}" stroke-width="2"/>')
+    if projection.height:
+        parts.append(
+            f'<path d="{path(projection)}" fill="none" stroke="{PALETTE[1]}" stroke-width="2" '
+            f'stroke-dasharray="6 4"/>'
+        )
+    legend_y = top - 8
+    parts.append(
+        f'<line x1="{width - 250}" y1="{legend_y}" x2="{width - 226}" y2="{legend_y}" stroke="{PALETTE[0]}" '
+        f'stroke-width="2"/><text x="{width - 222}" y="{legend_y + 4}">{html.escape(obs_label)}</text>'
+        f'<line x1="{width - 130}" y1="{legend_y}" x2="{width - 106}" y2="{legend_y}" stroke="{PALETTE[1]}" '
+        f'stroke-width="2" stroke-dasharray="6 4"/>'
+        f'<text x="{width - 102}" y="{legend_y + 4}">{html.escape(proj_label)}</text>'
+    )
+    for i, line in enumerate(note_lines):
+        parts.append(_note(line, height - 8 - 14 * (len(note_lines) - 1 - i)))
+    return _close(parts)
+
+
+@dataclass(frozen=True)
+class FlowNode:
+    """A node of :func:`flow_chart`: its ``key`` (what links name), its ``label`` (cut to fit) and, for the
+    middle column, its ``colour``; for the right column, a ``value`` written under the label."""
+
+    key: str
+    label: str
+    colour: str = PALETTE[4]
+    value: str = ""
+
+
+def _short(text: str, n: int) -> str:
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
+def _ys(n: int, top: float, height: float) -> list[float]:
+    """``n`` centres spread evenly over ``[top, top + height]``."""
+    step = height / max(n, 1)
+    return [top + step * (i + 0.5) for i in range(n)]
+
+
+def _curve(x1: float, y1: float, x2: float, y2: float, width: float, colour: str, opacity: float) -> str:
+    mid = (x1 + x2) / 2
+    return (
+        f'<path d="M{x1:.1f},{y1:.1f} C{mid:.1f},{y1:.1f} {mid:.1f},{y2:.1f} {x2:.1f},{y2:.1f}" fill="none" '
+        f'stroke="{colour}" stroke-width="{width:.1f}" stroke-opacity="{opacity}"/>'
+    )
+
+
+def flow_chart(
+    left: Sequence[FlowNode],
+    middle: Sequence[FlowNode],
+    right: Sequence[FlowNode],
+    *,
+    left_links: Iterable[tuple[str, str]],
+    right_links: Iterable[tuple[str, str, float]],
+    title: str,
+    note: str,
+    width: int = 980,
+) -> Svg:
+    """Three columns of nodes: dots on the left, boxes in the middle, labelled boxes with a value on the
+    right; a thin line for each (left, middle) link and, for each (middle, right, share) link, a line as
+    thick as the share (0–1) of the right node it carries.
+
+    Parameters
+    ----------
+    left, middle, right
+        The nodes, top to bottom (labels already in the reader's language; cut at 46 and 38 characters on
+        the left and in the middle).
+    left_links, right_links
+        Links by node keys, drawn in the given order; a right link of share 0 is not drawn.
+    title, note
+        Above and under the picture.
+    """
+    n_rows = max(len(left), len(middle), len(right))
+    top, row_h = 40, 20
+    body = n_rows * row_h
+    height = top + body + 36
+    x_l, x_m1, x_m2, x_r = 300, 420, 650, 780
+    left_y = dict(zip([n.key for n in left], _ys(len(left), top, body), strict=True))
+    mid_y = dict(zip([n.key for n in middle], _ys(len(middle), top, body), strict=True))
+    right_y = dict(zip([n.key for n in right], _ys(len(right), top, body), strict=True))
+    parts = _open(width, height, title, 11)
+    for a, b in left_links:
+        parts.append(_curve(x_l, left_y[a], x_m1, mid_y[b], 1.2, PALETTE[0], 0.45))
+    for a, b, share in right_links:
+        if share > 0:
+            parts.append(_curve(x_m2, mid_y[a], x_r, right_y[b], 1 + 14 * share, PALETTE[1], 0.5))
+    for node in left:
+        y, label = left_y[node.key], html.escape(_short(node.label, 46))
+        parts.append(
+            f'<circle cx="{x_l}" cy="{y:.1f}" r="3.5" fill="{PALETTE[0]}"/>'
+            f'<text x="{x_l - 7}" y="{y + 4:.1f}" text-anchor="end">{label}</text>'
+        )
+    for node in middle:
+        y = mid_y[node.key]
+        parts.append(
+            f'<rect x="{x_m1}" y="{y - 8:.1f}" width="{x_m2 - x_m1}" height="16" rx="3" fill="{node.colour}" '
+            f'fill-opacity="0.18" stroke="{node.colour}"/>'
+            f'<text x="{x_m1 + 5}" y="{y + 4:.1f}">{html.escape(_short(node.label, 38))}</text>'
+        )
+    for node in right:
+        y = right_y[node.key]
+        parts.append(
+            f'<rect x="{x_r}" y="{y - 14:.1f}" width="{width - x_r - 2}" height="28" rx="3" '
+            f'fill="{PALETTE[1]}" fill-opacity="0.15" stroke="{PALETTE[1]}"/>'
+            f'<text x="{x_r + 6}" y="{y - 2:.1f}" font-weight="600">{html.escape(node.label)}</text>'
+            f'<text x="{x_r + 6}" y="{y + 10:.1f}">{node.value}</text>'
+        )
+    parts.append(_note(note, height - 10))
+    return _close(parts)

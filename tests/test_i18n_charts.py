@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import unicodedata
 from datetime import date
+from pathlib import Path
 
 import polars as pl
 import pytest
@@ -90,3 +91,13 @@ def test_bars_say_what_they_are() -> None:
     en = listing.count_by(frame, "publisher", top=2, lang="en")["publisher"].to_list()
     assert vi == ["A", "(chưa ghi)", "Khác (2)"] and en == ["A", "(not given)", "Others (2)"]
     assert "—" not in vi + en and "…" not in vi + en
+
+
+def test_the_chart_kit_is_the_only_svg_renderer(root: Path) -> None:
+    """Issue 17: one chart kit (bar, column, line, flow) in lab/charts.py; no other module writes SVG."""
+    writers = [
+        p.relative_to(root).as_posix() for p in (root / "lab").rglob("*.py") if "<svg" in p.read_text()
+    ]
+    assert writers == ["lab/charts.py"]
+    for name in ("bar_chart", "column_chart", "line_chart", "flow_chart"):
+        assert callable(getattr(charts, name))

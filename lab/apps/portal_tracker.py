@@ -37,9 +37,8 @@ from lab.apps.tracker_figures import (
     top_viewed,
     window_totals,
 )
-from lab.charts import bar_chart, format_number, table
+from lab.charts import bar_chart, column_chart, format_number, table
 from lab.i18n import t, theme_label
-from lab.usage.charts import column_chart
 from lab.usage.privacy import DEFAULT_MIN_COUNT
 
 log = logging.getLogger(__name__)

@@ -12,7 +12,7 @@
 * :mod:`lab.reuse.observed`: observed versus declared reuse (the usage store's applications and scheduled
   downloads joined with the registry), the 50-reused target both ways, the officer's follow-up list;
 * :mod:`lab.reuse.targets`: the city's targets (``targets.yaml``), projections and status;
-* :mod:`lab.reuse.report`: the reuse-outcomes report's parts; :mod:`lab.reuse.plots`: its target chart;
+* :mod:`lab.reuse.report`: the reuse-outcomes report's parts (charts from :mod:`lab.charts`);
 * :mod:`lab.reuse.cli`: ``lab reuse import|summary|diff|validate`` and ``lab targets``.
 """
 

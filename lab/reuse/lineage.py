@@ -1,4 +1,4 @@
-"""The lineage graph dataset → product → outcome: a table, and an offline SVG picture (no JavaScript, no CDN).
+"""The lineage graph dataset → product → outcome: a table, and its picture (:func:`lab.charts.flow_chart`).
 
 Which agencies' data feed which products, and what those products yield over a period (active users,
 transactions, API calls, revenue). The picture draws the datasets on the left, the products in the middle and
@@ -8,12 +8,11 @@ outcome.
 
 from __future__ import annotations
 
-import html
 from datetime import date
 
 import polars as pl
 
-from lab.charts import PALETTE, Svg, format_number
+from lab.charts import PALETTE, FlowNode, Svg, flow_chart, format_number
 from lab.i18n import t
 from lab.periods import as_of_date
 from lab.reuse.indicators import status_on, with_dates
@@ -74,25 +73,6 @@ def lineage_table(
     return table.select(*first, pl.exclude(first)).sort("reuse_id", "dataset_id")
 
 
-def _short(text: str | None, n: int) -> str:
-    text = text or "—"
-    return text if len(text) <= n else text[: n - 1] + "…"
-
-
-def _ys(n: int, top: float, height: float) -> list[float]:
-    """``n`` centres spread evenly over ``[top, top + height]``."""
-    step = height / max(n, 1)
-    return [top + step * (i + 0.5) for i in range(n)]
-
-
-def _curve(x1: float, y1: float, x2: float, y2: float, width: float, colour: str, opacity: float) -> str:
-    mid = (x1 + x2) / 2
-    return (
-        f'<path d="M{x1:.1f},{y1:.1f} C{mid:.1f},{y1:.1f} {mid:.1f},{y2:.1f} {x2:.1f},{y2:.1f}" fill="none" '
-        f'stroke="{colour}" stroke-width="{width:.1f}" stroke-opacity="{opacity}"/>'
-    )
-
-
 def lineage_svg(
     table: pl.DataFrame,
     *,
@@ -135,50 +115,26 @@ def lineage_svg(
         .sort(["_n", "dataset_id"], descending=[True, False])
     )
     totals = {c: float(products[c].fill_null(0).sum()) for c in measure_cols}
-    n_rows = max(datasets.height, products.height, len(OUTCOME_MEASURES))
-    top, row_h = 40, 20
-    body = n_rows * row_h
-    height = top + body + 36
-    x_ds, x_p1, x_p2, x_o = 300, 420, 650, 780
-    ds_y = dict(zip(datasets["dataset_id"].to_list(), _ys(datasets.height, top, body), strict=True))
-    pr_y = dict(zip(products["reuse_id"].to_list(), _ys(products.height, top, body), strict=True))
-    out_y = _ys(len(OUTCOME_MEASURES), top, body)
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" role="img" width="{width}" height="{height}" '
-        f'viewBox="0 0 {width} {height}" font-family="system-ui, Arial, sans-serif" font-size="11">',
-        f"<title>{html.escape(title)}</title>",
-        f'<text x="0" y="18" font-size="15" font-weight="600">{html.escape(title)}</text>',
-    ]
-    for r in kept.select("dataset_id", "reuse_id").iter_rows():  # links drawn: a few dozen
-        parts.append(_curve(x_ds, ds_y[r[0]], x_p1, pr_y[r[1]], 1.2, PALETTE[0], 0.45))
-    for p in products.iter_rows(named=True):  # at most max_products
-        for (col, _), y in zip(OUTCOME_MEASURES, out_y, strict=True):
-            share = float(p[col] or 0) / totals[col] if totals[col] else 0.0
-            if share > 0:
-                parts.append(_curve(x_p2, pr_y[p["reuse_id"]], x_o, y, 1 + 14 * share, PALETTE[1], 0.5))
-    for d in datasets.iter_rows(named=True):
-        y = ds_y[d["dataset_id"]]
-        label = html.escape(_short(d["dataset_title"] or d["dataset_id"], 46))
-        parts.append(
-            f'<circle cx="{x_ds}" cy="{y:.1f}" r="3.5" fill="{PALETTE[0]}"/>'
-            f'<text x="{x_ds - 7}" y="{y + 4:.1f}" text-anchor="end">{label}</text>'
-        )
-    for p in products.iter_rows(named=True):
-        y = pr_y[p["reuse_id"]]
-        colour = STATUS_COLOURS.get(p["status"], PALETTE[4])
-        parts.append(
-            f'<rect x="{x_p1}" y="{y - 8:.1f}" width="{x_p2 - x_p1}" height="16" rx="3" fill="{colour}" '
-            f'fill-opacity="0.18" stroke="{colour}"/>'
-            f'<text x="{x_p1 + 5}" y="{y + 4:.1f}">{html.escape(_short(p["product"], 38))}</text>'
-        )
-    for (col, key), y in zip(OUTCOME_MEASURES, out_y, strict=True):
-        value = format_number(round(totals[col]), lang)
-        parts.append(
-            f'<rect x="{x_o}" y="{y - 14:.1f}" width="{width - x_o - 2}" height="28" rx="3" '
-            f'fill="{PALETTE[1]}" fill-opacity="0.15" stroke="{PALETTE[1]}"/>'
-            f'<text x="{x_o + 6}" y="{y - 2:.1f}" font-weight="600">{html.escape(t(key, lang))}</text>'
-            f'<text x="{x_o + 6}" y="{y + 10:.1f}">{value}</text>'
-        )
-    parts.append(f'<text x="0" y="{height - 10}" font-size="11" fill="#555">{html.escape(note)}</text>')
-    parts.append("</svg>")
-    return Svg("".join(parts))
+    return flow_chart(
+        [
+            FlowNode(d["dataset_id"], d["dataset_title"] or d["dataset_id"])
+            for d in datasets.iter_rows(named=True)
+        ],
+        [
+            FlowNode(p["reuse_id"], p["product"] or "—", STATUS_COLOURS.get(p["status"], PALETTE[4]))
+            for p in products.iter_rows(named=True)
+        ],
+        [
+            FlowNode(col, t(key, lang), value=format_number(round(totals[col]), lang))
+            for col, key in OUTCOME_MEASURES
+        ],
+        left_links=kept.select("dataset_id", "reuse_id").iter_rows(),
+        right_links=(
+            (p["reuse_id"], col, float(p[col] or 0) / totals[col] if totals[col] else 0.0)
+            for p in products.iter_rows(named=True)
+            for col, _ in OUTCOME_MEASURES
+        ),
+        title=title,
+        note=note,
+        width=width,
+    )

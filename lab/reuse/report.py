@@ -15,7 +15,7 @@ from typing import Any
 
 import polars as pl
 
-from lab.charts import Html, Svg, bar_chart, bar_chart_from, format_number, table
+from lab.charts import Html, Svg, bar_chart, bar_chart_from, format_number, line_chart, table
 from lab.i18n import LABELS, t
 from lab.reuse import vocab
 from lab.reuse.impact import impact_summary, impact_table
@@ -29,7 +29,6 @@ from lab.reuse.indicators import (
 )
 from lab.reuse.lineage import lineage_svg, lineage_table
 from lab.reuse.outcomes import in_period, load_outcomes, normalise_outcomes, totals_by_reuse
-from lab.reuse.plots import target_chart
 from lab.reuse.registry import Registry, spam_flags
 from lab.reuse.revenue import load_ledger, load_services, monthly_revenue, reconcile, revenue_per_1000_calls
 from lab.reuse.targets import default_as_of, evaluate_targets, load_targets, metric_series, projection_line
@@ -196,7 +195,7 @@ class ReuseReport:
         note = t("reuse_projection_note", lang) + (
             f" ({t(f'reuse_method_{method}', lang)})" if method else ""
         )
-        return target_chart(
+        return line_chart(
             observed,
             target=float(result["target"]),
             deadline=date.fromisoformat(result["deadline"]),

@@ -43,7 +43,7 @@ if TYPE_CHECKING:
     from lab.usage.schema import EVENT_SCHEMA, FACT_SCHEMA
     from lab.usage.store import EventStore, default_store_path
 
-# imported on first use: `import lab.usage.charts` (a public app's kernel) must not load the whole
+# imported on first use: `import lab.usage.kpis` (a public app's kernel) must not load the whole
 # package (adapters, ingest, the loaders); `from lab.usage import ingest` works as before
 _LAZY = {
     "FORMATS": "lab.usage.adapters",

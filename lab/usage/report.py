@@ -15,10 +15,9 @@ from pathlib import Path
 import polars as pl
 
 from lab.catalog import Catalog
-from lab.charts import Html, Svg, bar_chart, format_number, table
+from lab.charts import Html, Svg, bar_chart, column_chart, format_number, table
 from lab.errors import LabError
 from lab.i18n import t
-from lab.usage.charts import column_chart
 from lab.usage.demo_store import ingest_demo, is_synthetic
 from lab.usage.disclosure import app_labels
 from lab.usage.kpis import (
