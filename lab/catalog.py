@@ -559,6 +559,12 @@ def _build(doc: dict[str, Any], path: Path) -> Catalog:
     return Catalog(path=path, title=doc["catalog"]["title"], datasets=datasets, meta=doc["catalog"])
 
 
+def as_catalog(catalog: Catalog | str | Path | None = None) -> Catalog:
+    """The one coercion of the lab's entry points: a loaded :class:`Catalog` as it is, a catalog file
+    read (:func:`load_catalog`), None the default catalog."""
+    return catalog if isinstance(catalog, Catalog) else load_catalog(catalog)
+
+
 def load_catalog(path: str | Path | None = None) -> Catalog:
     """Read and validate a catalog file.
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import polars as pl
 
-from lab.catalog import Catalog
+from lab.catalog import Catalog, as_catalog
 
 log = logging.getLogger(__name__)
 
@@ -155,11 +155,10 @@ def dataset_titles(
         The catalog id of the portal's dataset listing. When it cannot be loaded (no demo portal,
         offline), only the catalog's titles are given (logged at INFO).
     """
-    from lab.catalog import load_catalog
     from lab.errors import LabError
     from lab.loader import load
 
-    cat = catalog if isinstance(catalog, Catalog) else load_catalog(catalog)
+    cat = as_catalog(catalog)
     titles: dict[str, str] = {}
     for d in cat:
         titles[d.id] = d.title_in(lang)

@@ -17,17 +17,13 @@ from typing import TYPE_CHECKING
 import polars as pl
 
 from lab import fetch, readers
-from lab.catalog import Catalog, Dataset, Distribution, load_catalog
+from lab.catalog import Catalog, Dataset, Distribution, as_catalog
 from lab.errors import SchemaError
 
 if TYPE_CHECKING:
     import geopandas as gpd
 
 log = logging.getLogger(__name__)
-
-
-def _as_catalog(catalog: Catalog | str | Path | None) -> Catalog:
-    return catalog if isinstance(catalog, Catalog) else load_catalog(catalog)
 
 
 def _source_distribution(dist: Distribution, source: str | Path) -> Distribution:
@@ -108,7 +104,7 @@ def load(
     lab.errors.LabError
         A one-line error naming the dataset, the file and the cause.
     """
-    cat = _as_catalog(catalog)
+    cat = as_catalog(catalog)
     dataset = cat.get(dataset_id)
     dists = (
         [_source_distribution(dataset.distributions[0], source)] if source else list(dataset.distributions)

@@ -98,12 +98,12 @@ def in_the_data(catalog: Any = None, as_of: date | None = None) -> pl.DataFrame:
     datasets, installed by ``as_of`` when the file says): ``fact``, ``measured`` (null when not loadable)."""
     import logging
 
-    from lab.catalog import Catalog, load_catalog
+    from lab.catalog import as_catalog
     from lab.errors import LabError
     from lab.listing import dataset_counts
     from lab.loader import load
 
-    cat = catalog if isinstance(catalog, Catalog) else load_catalog(catalog)
+    cat = as_catalog(catalog)
     day = as_of or as_of_date()
     rows: dict[str, int | None] = {"datasets": None, **dict.fromkeys(PLACE_FACTS)}
     for fact, dataset_id in (("datasets", "portal-datasets"), *PLACE_FACTS.items()):

@@ -44,12 +44,12 @@ class CityMap(App):
     """
 
     def __init__(self, catalog: Any = None, period: str | None = None, lang: str = "vi") -> None:
-        from lab.catalog import Catalog, load_catalog
+        from lab.catalog import as_catalog
         from lab.geo.report import spatial_coverage
         from lab.reuse.targets import default_as_of
 
         super().__init__(lang)
-        self.catalog = catalog if isinstance(catalog, Catalog) else load_catalog(catalog)
+        self.catalog = as_catalog(catalog)
         period = period or quarter_of(default_as_of(self.catalog))
         self.report = spatial_coverage(period, catalog=self.catalog)
         self.layers: list[str] = [k for k in LAYERS if k in self.report.layers]

@@ -88,10 +88,10 @@ class ReuseExplorer(App):
     """
 
     def __init__(self, catalog: Any = None, lang: str = "vi") -> None:
-        from lab.catalog import Catalog, load_catalog
+        from lab.catalog import as_catalog
 
         super().__init__(lang)
-        self.catalog = catalog if isinstance(catalog, Catalog) else load_catalog(catalog)
+        self.catalog = as_catalog(catalog)
         self.report = reuse_report(self.catalog, self.lang)
         self.quarters = quarters_up_to(self.report.end)
         self.types: list[str] = sorted(self.report.valid["type"].drop_nulls().unique().to_list())

@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
+from lab.catalog import as_catalog
 from lab.errors import LabError, MissingColumnError
 from lab.geo import apportion
 from lab.geo.names import accent_key_expr, place_key_expr, type_key_expr
@@ -374,16 +375,12 @@ def hop_2019(
 
 
 # ------------------------------------------------------------------------------ crosswalk July 2025
-def _catalog(catalog: Catalog | str | Path | None) -> Catalog:
-    from lab.catalog import Catalog, load_catalog
-
-    return catalog if isinstance(catalog, Catalog) else load_catalog(catalog)
 
 
 def _crosswalk_raw(catalog: Catalog | str | Path | None, mirror: str | Path | None) -> pl.DataFrame:
     from lab.loader import load
 
-    cw = load(CROSSWALK, catalog=_catalog(catalog), mirror=mirror)
+    cw = load(CROSSWALK, catalog=as_catalog(catalog), mirror=mirror)
     if not isinstance(cw, pl.DataFrame):
         raise CrosswalkError("is not a table", dataset=CROSSWALK)
     hs_old, hs_old_name, hs_new, hs_new_name = HOANG_SA_DISTRICT
@@ -619,7 +616,7 @@ def crosswalk_2025(
         goes to several new units), ``share_area``, ``share_population``, ``share_source``. Hoàng Sa
         (district 498, no communes) → 20333 is included.
     """
-    cat = _catalog(catalog)
+    cat = as_catalog(catalog)
     raw = _crosswalk_raw(cat, mirror)
     edges = raw
     if correct:
@@ -946,7 +943,7 @@ def to_2025(
         first, unmatched = hop_2019(table, ward=ward or "", district=district, province=province)
     else:
         first, unmatched = _edges_2025_01(table, ward, code, district, province)
-    cw = crosswalk if crosswalk is not None else crosswalk_2025(catalog=_catalog(catalog), mirror=mirror)
+    cw = crosswalk if crosswalk is not None else crosswalk_2025(catalog=as_catalog(catalog), mirror=mirror)
 
     cw, first, method = _split_shares(cw, first, split)
 
@@ -1035,7 +1032,7 @@ def population_2025(
     """
     from lab.loader import load
 
-    cat = _catalog(catalog)
+    cat = as_catalog(catalog)
     census = load(CENSUS_2019, catalog=cat, mirror=mirror)
     if not isinstance(census, pl.DataFrame):
         raise CrosswalkError("is not a table", dataset=CENSUS_2019)

@@ -303,7 +303,7 @@ def spatial_coverage(
     layers
         Which point layers (keys of :data:`LAYERS`; ``sensors`` is required).
     """
-    from lab.catalog import Catalog, load_catalog
+    from lab.catalog import as_catalog
     from lab.loader import load
     from lab.periods import Period
 
@@ -312,7 +312,7 @@ def spatial_coverage(
     if radius_m <= 0 or min_count < 0:
         raise LabError(f"radius_m must be positive and min_count not negative (got {radius_m}, {min_count})")
     per = Period.parse(period)
-    cat = catalog if isinstance(catalog, Catalog) else load_catalog(catalog)
+    cat = as_catalog(catalog)
     units, real = _units(cat, mirror, prefer_real)
     points: dict[str, gpd.GeoDataFrame] = {}
     synthetic = bool(units.attrs.get("synthetic"))

@@ -93,10 +93,6 @@ class Unit:
 
 
 # ------------------------------------------------------------------------------------------- loading
-def _as_catalog(catalog: Catalog | str | Path | None) -> Catalog:
-    from lab.catalog import Catalog, load_catalog
-
-    return catalog if isinstance(catalog, Catalog) else load_catalog(catalog)
 
 
 def load_units(
@@ -122,9 +118,10 @@ def load_units(
     """
     import geopandas as gpd
 
+    from lab.catalog import as_catalog
     from lab.loader import load
 
-    cat = _as_catalog(catalog)
+    cat = as_catalog(catalog)
     ds = cat.get(dataset)
     gdf = load(dataset, catalog=cat, mirror=mirror)
     if not isinstance(gdf, gpd.GeoDataFrame) or ds.spatial.kind != "polygons":

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import polars as pl
 
-from lab.catalog import Catalog, load_catalog
+from lab.catalog import Catalog, as_catalog
 from lab.charts import Html, Svg, bar_chart, format_number, number_expr, table
 from lab.errors import LabError
 from lab.i18n import t
@@ -90,7 +90,7 @@ def build(
     """
     from lab.loader import load
 
-    cat = catalog if isinstance(catalog, Catalog) else load_catalog(catalog)
+    cat = as_catalog(catalog)
     listing = load(listing_id, catalog=cat)
     synthetic = cat.get(listing_id).synthetic
     last = linkcheck.last_results()

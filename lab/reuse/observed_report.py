@@ -60,14 +60,14 @@ def observed_html(
         :class:`lab.reuse.observed.ObservedRules` (default: the defaults).
     """
     rules = rules or ob.ObservedRules()
-    from lab.catalog import Catalog, load_catalog
+    from lab.catalog import as_catalog
     from lab.loader import load, record_provenance
     from lab.reuse.registry import registry_from_catalog
     from lab.usage.disclosure import app_labels
     from lab.usage.report import prepare_store
     from lab.usage.store import LEDGER
 
-    cat = catalog if isinstance(catalog, Catalog) else load_catalog(catalog)
+    cat = as_catalog(catalog)
     st = prepare_store(str(store) if store else None, cat.path)
     if (st.path / LEDGER).is_file():  # the store's ledger changes with every ingest: a report input
         record_provenance("usage-store", st.path / LEDGER)

@@ -365,9 +365,9 @@ def known_dataset_ids(catalog: Any = None, *, listing: str | None = "portal-data
         only. When it is not in the catalog, or cannot be fetched (no demo portal, offline), a warning is
         logged and the catalog's ids are used.
     """
-    from lab.catalog import Catalog, load_catalog
+    from lab.catalog import as_catalog
 
-    cat = catalog if isinstance(catalog, Catalog) else load_catalog(catalog)
+    cat = as_catalog(catalog)
     ids = {d.id for d in cat} | {str(d.portal_id) for d in cat if d.portal_id is not None}
     if listing and listing in cat:
         from lab.loader import load
@@ -406,10 +406,10 @@ def registry_from_catalog(catalog: Any = None, dataset_id: str = "reuse-registry
     them all.)
     """
     from lab import fetch
-    from lab.catalog import Catalog, load_catalog
+    from lab.catalog import as_catalog
     from lab.loader import record_provenance
 
-    cat = catalog if isinstance(catalog, Catalog) else load_catalog(catalog)
+    cat = as_catalog(catalog)
     dataset = cat.get(dataset_id)
     path = fetch.fetch(dataset, dataset.distributions[0], catalog_root=cat.root)
     record_provenance(dataset.id, path)

@@ -135,10 +135,10 @@ def data_end(catalog: Any = None) -> date | None:
     """The last day the targets' inputs tell: the demo portal's window end when the catalog's inputs are
     the demo's, else the latest date in the portal listing (``issued``) and the reuse registry (``created``,
     ``launched``, ``retired``); None when neither can be read."""
-    from lab.catalog import Catalog, load_catalog
+    from lab.catalog import as_catalog
     from lab.settings import demo_dir
 
-    cat = catalog if isinstance(catalog, Catalog) else load_catalog(catalog)
+    cat = as_catalog(catalog)
     manifest = demo_dir() / "manifest.json"
     synthetic = "portal-datasets" in cat and cat.get("portal-datasets").synthetic
     if synthetic and manifest.is_file():
@@ -422,9 +422,9 @@ def evaluate_targets(
     ``series`` may hold metric series already computed (:func:`metric_series`) up to that date, by metric;
     ``listing`` and ``valid`` the portal listing and the registry's valid rows when already loaded.
     """
-    from lab.catalog import Catalog, load_catalog
+    from lab.catalog import as_catalog
 
-    cat = catalog if isinstance(catalog, Catalog) else load_catalog(catalog)
+    cat = as_catalog(catalog)
     as_of = default_as_of(cat, as_of)
     results = []
     cache: dict[str, pl.DataFrame] = dict(series or {})

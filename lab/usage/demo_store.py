@@ -19,7 +19,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from lab.catalog import Catalog, load_catalog
+from lab.catalog import Catalog, as_catalog
 from lab.fetch import fetch
 from lab.loader import record_provenance
 from lab.settings import demo_dir
@@ -93,7 +93,7 @@ def ingest_demo(
         # be made again from the demo portal in seconds, so it is rebuilt rather than refused
         log.warning("rebuilding the demo usage store %s: it was made with another usage secret", st.path)
         shutil.rmtree(st.path)
-    cat = catalog if isinstance(catalog, Catalog) else load_catalog(catalog)
+    cat = as_catalog(catalog)
     identity = demo_identity()
     results: list[IngestResult] = []
     for dataset_id, fmt in DEMO_SOURCES:
