@@ -69,9 +69,7 @@ class ReuseReport:
     """The targets' evaluation date: the period's end, or the end of the data when that comes first."""
 
     @classmethod
-    def build(
-        cls, period: str, *, catalog: str | None = None, lang: str = "vi", min_count: int = 10
-    ) -> ReuseReport:
+    def build(cls, period: str, *, catalog: Any = None, lang: str = "vi", min_count: int = 10) -> ReuseReport:
         """Load the registry, outcomes, listing and targets from the catalog and compute as of the period's
         end.
 
@@ -80,13 +78,13 @@ class ReuseReport:
         period
             The period reported on (``YYYY-Qn``, also ``YYYY-MM`` or ``YYYY``).
         catalog
-            The catalog file (default: the project's).
+            The catalog or its file (default: the project's).
         lang
             ``vi`` or ``en``.
         min_count
             Agencies with fewer open datasets than this are left out of the reuse-rate chart.
         """
-        from lab.catalog import load_catalog
+        from lab.catalog import as_catalog
         from lab.periods import Period
         from lab.reuse.indicators import portal_listing
         from lab.reuse.registry import known_dataset_ids, registry_from_catalog
@@ -94,7 +92,7 @@ class ReuseReport:
         if lang not in ("vi", "en"):
             raise ValueError(f"language {lang!r} is not vi or en")
         per = Period.parse(period)
-        cat = load_catalog(catalog)
+        cat = as_catalog(catalog)
         registry = registry_from_catalog(cat)
         known = known_dataset_ids(cat)
         listing = portal_listing(cat)
