@@ -64,7 +64,7 @@ def test_dataset_quality_report_in_both_languages_offline(
     assert "thiếu giấy phép" in vi and "Dữ liệu mẫu (tổng hợp)" in vi
     assert "Agency league table" in en and "Much used, poor quality" in en and "Rank correlations" in en
     assert "no licence" in en and "Demo data (synthetic)" in en
-    assert "<svg" in en and "report.build(" not in en  # charts inline, code hidden
+    assert "<svg" in en and "QualityPage.open(" not in en  # charts inline, code hidden
     assert not re.search(r"<(script|link|img|iframe)[^>]+(src|href)=\"https?://", en)
     # the recorded link check is shown (broken since 2026-10-02) and the history is left as it was
     assert url in en and "2026-10-02" in en and "request failed" in en

@@ -51,7 +51,7 @@ def test_portal_usage_report_in_both_languages(
     # the demo's usage is synthetic: said once, in the page header, with the demo's scale
     assert vi.count("Dữ liệu mẫu (tổng hợp)") == 1 and en.count("Demo data (synthetic)") == 1
     assert "lượt gọi API từ 2017-06 đến 2026-10" in vi and "API calls from 2017-06 to 2026-10" in en
-    assert vi.count("<svg") >= 4 and "report.prepare_store" not in vi  # charts inline, code hidden
+    assert vi.count("<svg") >= 4 and "UsagePage.open(" not in vi  # charts inline, code hidden
     assert not re.search(r"<(script|link|img|iframe)[^>]+(src|href)=\"https?://", vi)
     assert (
         tmp_path / "config" / "lab" / "usage-secret"
