@@ -22,8 +22,10 @@ progress) and go into the content cache (:mod:`lab.cache`): to a temporary file 
 sha256 and size) and flushed to disk; the meta file is written after the data. Refreshing a cached copy
 is a conditional GET (``If-None-Match`` / ``If-Modified-Since``).
 
-The chain is a registry: each kind of source beyond the built-in ones registers its handler
-(:func:`register_source`; :mod:`lab.portal.api` registers ``portal``), as readers register in
+The chain is a registry, :data:`SOURCE_CHAIN`: one step per source, tried in the order above, each
+returning the file, or None to pass, or raising when the distribution names it but it cannot supply the
+file. Kinds of source outside this module register their handler (:func:`register_source`;
+:mod:`lab.portal.api` registers ``portal``, tried after the demo), as readers register in
 :mod:`lab.readers`.
 """
 
@@ -37,6 +39,7 @@ import re
 import unicodedata
 import zlib
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any, TypeVar
 from urllib.parse import quote, unquote, urljoin, urlsplit
@@ -594,7 +597,163 @@ def _unavailable(
     return f"{cause}: {' or '.join(fixes) if fixes else 'the catalog gives no way to fetch it'}"
 
 
-# long: the source chain in its documented order, one branch per source
+@dataclass
+class FetchRequest:
+    """One distribution on its way through the source chain, with what the steps share."""
+
+    dataset: Dataset
+    dist: Distribution
+    catalog_root: Path
+    mirror_root: Path | None
+    refresh: bool
+    session: requests.Session
+    key: str | None = None  # the cache key (a download URL or a CKAN resource), None for local files
+    cached: CacheEntry | None = None  # the trusted cache entry, if any
+    untrusted: str | None = None  # why an untrusted cache entry was refused
+
+    def fail(self, error: type[FetchError], message: str) -> FetchError:
+        """``error`` naming this dataset and file."""
+        return error(message, dataset=self.dataset.id, file=self.dist.label)
+
+
+def _from_path(req: FetchRequest) -> Path | None:
+    """``path``: a local file, relative to the catalog folder (or absolute), read in place."""
+    if not req.dist.path:
+        return None
+    path = Path(req.dist.path).expanduser()
+    path = path if path.is_absolute() else Path(req.catalog_root) / path
+    if not path.is_file():
+        raise req.fail(
+            FetchError,
+            f"local file not found: {path} (path is relative to the catalog folder {req.catalog_root})",
+        )
+    return _local(path, req.dataset, req.dist, "path")
+
+
+def _inside_folders(req: FetchRequest) -> Path | None:
+    """Refuse ``demo`` and ``mirror`` paths that leave their folder (never supplies a file)."""
+    for key, rel in (("demo", req.dist.demo), ("mirror", req.dist.mirror)):
+        if rel and not stays_inside(rel):
+            raise req.fail(
+                FetchError,
+                f"the catalog's {key} path {rel!r} leaves the {key} folder: refused (give a relative path "
+                "without '..'; `lab catalog validate` shows it)",
+            )
+    return None
+
+
+def _from_demo(req: FetchRequest) -> Path | None:
+    """``demo``: a file of the generated demo portal (``$LAB_DEMO``)."""
+    if not req.dist.demo:
+        return None
+    path = demo_dir() / req.dist.demo
+    if not path.is_file():
+        raise req.fail(
+            OfflineError,
+            f"demo portal file not found: {path}; run `lab demo` (or `make demo`) to generate "
+            "the demo portal, or set LAB_DEMO=DIR to where it is",
+        )
+    return _local(path, req.dataset, req.dist, "demo")
+
+
+def _from_plugin(req: FetchRequest) -> Path | None:
+    """A registered kind of source (:func:`register_source`): ``portal``, the portal's paged data API,
+    cached as Parquet (:mod:`lab.portal.api`)."""
+    if not (req.dist.portal and not req.dist.download_url):
+        return None
+    return source_handler("portal")(req.dataset, req.dist, refresh=req.refresh, session=req.session)
+
+
+def _from_cache(req: FetchRequest) -> Path | None:
+    """The cache: a trusted entry, unless ``refresh`` (and online)."""
+    req.key = cache_key(req.dist)
+    req.cached, req.untrusted = cached_entry(req.key, req.dist) if req.key else (None, None)
+    if req.cached is None or (req.refresh and not offline()):
+        return None
+    if req.refresh:
+        log.warning(
+            "%s: %s: LAB_OFFLINE=1: cannot refresh, using the cached copy", req.dataset.id, req.dist.label
+        )
+    log_source(req.dataset, req.dist, "cache", req.cached.path)
+    return req.cached.path
+
+
+def _from_mirror(req: FetchRequest) -> Path | None:
+    """``mirror``: ``<mirror folder>/<dist.mirror>``, read in place."""
+    if not (req.dist.mirror and req.mirror_root is not None):
+        return None
+    path = req.mirror_root / req.dist.mirror
+    if path.is_file():
+        return _local(path, req.dataset, req.dist, "mirror")
+    log.info(
+        "%s: %s: the mirror %s has no %s", req.dataset.id, req.dist.label, req.mirror_root, req.dist.mirror
+    )
+    return None
+
+
+def _from_file_url(req: FetchRequest) -> Path | None:
+    """A ``file:`` download URL, read in place."""
+    url = req.dist.download_url
+    if not (url and url.startswith("file:")):
+        return None
+    path = _file_url_path(url, req.dataset, req.dist)
+    if not path.is_file():
+        raise req.fail(FetchError, f"file not found: {path} (from download_url)")
+    return _local(path, req.dataset, req.dist, "download")
+
+
+def _from_download(req: FetchRequest) -> Path | None:
+    """``download_url`` over http(s), into the cache (online only)."""
+    if req.key is None or offline() or not req.dist.download_url:
+        return None
+    return _download(
+        req.dist.download_url,
+        key=req.key,
+        source="download",
+        cached=req.cached,
+        dataset=req.dataset,
+        dist=req.dist,
+        session=req.session,
+    )
+
+
+def _from_ckan(req: FetchRequest) -> Path | None:
+    """``ckan``: the Action API's ``package_show`` gives the resource URL, downloaded into the cache."""
+    ckan = req.dist.ckan
+    if req.key is None or offline() or not ckan:
+        return None
+    try:
+        url = ckan_resource_url(
+            str(ckan["api"]), str(ckan["package"]), ckan.get("resource"), session=req.session
+        )
+    except FetchError as exc:
+        raise req.fail(FetchError, exc.message) from None
+    return _download(
+        url,
+        key=req.key,
+        source="ckan",
+        cached=req.cached,
+        dataset=req.dataset,
+        dist=req.dist,
+        session=req.session,
+    )
+
+
+SOURCE_CHAIN: tuple[tuple[str, Callable[[FetchRequest], Path | None]], ...] = (
+    ("path", _from_path),
+    ("checks", _inside_folders),
+    ("demo", _from_demo),
+    ("plugin", _from_plugin),
+    ("cache", _from_cache),
+    ("mirror", _from_mirror),
+    ("file", _from_file_url),
+    ("download", _from_download),
+    ("ckan", _from_ckan),
+)
+"""The sources in the order they are tried (the module docstring's): each step returns the file, or None
+to pass to the next, or raises when the distribution names it but it cannot supply the file."""
+
+
 def _fetch_one(
     dataset: Dataset,
     dist: Distribution,
@@ -604,90 +763,14 @@ def _fetch_one(
     refresh: bool,
     session: requests.Session,
 ) -> Path:
-    if dist.path:
-        path = Path(dist.path).expanduser()
-        path = path if path.is_absolute() else Path(catalog_root) / path
-        if not path.is_file():
-            raise FetchError(
-                f"local file not found: {path} (path is relative to the catalog folder {catalog_root})",
-                dataset=dataset.id,
-                file=dist.label,
-            )
-        return _local(path, dataset, dist, "path")
-
-    for key, rel in (("demo", dist.demo), ("mirror", dist.mirror)):
-        if rel and not stays_inside(rel):
-            raise FetchError(
-                f"the catalog's {key} path {rel!r} leaves the {key} folder: refused (give a relative path "
-                "without '..'; `lab catalog validate` shows it)",
-                dataset=dataset.id,
-                file=dist.label,
-            )
-
-    if dist.demo:
-        path = demo_dir() / dist.demo
-        if not path.is_file():
-            raise OfflineError(
-                f"demo portal file not found: {path}; run `lab demo` (or `make demo`) to generate "
-                "the demo portal, or set LAB_DEMO=DIR to where it is",
-                dataset=dataset.id,
-                file=dist.label,
-            )
-        return _local(path, dataset, dist, "demo")
-
-    if dist.portal and not dist.download_url:  # the portal's data API, paged, cached as Parquet (lab.portal)
-        return source_handler("portal")(dataset, dist, refresh=refresh, session=session)
-
-    key = cache_key(dist)
-    cached, untrusted = cached_entry(key, dist) if key else (None, None)
-    if cached is not None and (not refresh or offline()):
-        if refresh:
-            log.warning(
-                "%s: %s: LAB_OFFLINE=1: cannot refresh, using the cached copy", dataset.id, dist.label
-            )
-        log_source(dataset, dist, "cache", cached.path)
-        return cached.path
-
-    mirror_root = Path(mirror) if mirror else mirror_dir()
-    if dist.mirror and mirror_root is not None:
-        path = mirror_root / dist.mirror
-        if path.is_file():
-            return _local(path, dataset, dist, "mirror")
-        log.info("%s: %s: the mirror %s has no %s", dataset.id, dist.label, mirror_root, dist.mirror)
-
-    if dist.download_url and dist.download_url.startswith("file:"):
-        path = _file_url_path(dist.download_url, dataset, dist)
-        if not path.is_file():
-            raise FetchError(
-                f"file not found: {path} (from download_url)", dataset=dataset.id, file=dist.label
-            )
-        return _local(path, dataset, dist, "download")
-
-    if key is not None and not offline():
-        if dist.download_url:
-            return _download(
-                dist.download_url,
-                key=key,
-                source="download",
-                cached=cached,
-                dataset=dataset,
-                dist=dist,
-                session=session,
-            )
-        assert dist.ckan is not None  # the key came from it
-        try:
-            url = ckan_resource_url(
-                str(dist.ckan["api"]), str(dist.ckan["package"]), dist.ckan.get("resource"), session=session
-            )
-        except FetchError as exc:
-            raise FetchError(exc.message, dataset=dataset.id, file=dist.label) from None
-        return _download(
-            url, key=key, source="ckan", cached=cached, dataset=dataset, dist=dist, session=session
-        )
-
-    raise OfflineError(
-        _unavailable(dataset, dist, mirror_root, untrusted), dataset=dataset.id, file=dist.label
+    req = FetchRequest(
+        dataset, dist, catalog_root, Path(mirror) if mirror else mirror_dir(), refresh, session
     )
+    for _name, step in SOURCE_CHAIN:
+        path = step(req)
+        if path is not None:
+            return path
+    raise req.fail(OfflineError, _unavailable(dataset, dist, req.mirror_root, req.untrusted))
 
 
 # ------------------------------------------------------------------------------------ source registry
