@@ -65,6 +65,17 @@ def format_number(value: float, lang: str = "vi", decimals: int | None = None) -
     return "—" if text is None else text
 
 
+def format_numbers(values: Sequence[float], lang: str = "vi") -> list[str]:
+    """:func:`format_number` of many values in one polars pass (the same rule; what a chart writes)."""
+    if not values:
+        return []
+    v = pl.col("v")
+    whole = v.is_finite() & (v == v.floor())
+    expr = pl.when(whole).then(number_expr(v, lang, 0)).otherwise(number_expr(v, lang, 1))
+    frame = pl.DataFrame({"v": [float(x) for x in values]}, schema={"v": pl.Float64})
+    return frame.select(expr.fill_null("—")).to_series().to_list()
+
+
 def number_expr(expr: pl.Expr, lang: str, decimals: int = 0) -> pl.Expr:
     """:func:`format_number` as a polars expression, with fixed ``decimals``; null stays null. Name the
     result (``.alias``): it is not the input column's name.
@@ -153,14 +164,15 @@ def bar_chart(
     height = top + bar_height * len(labels) + (34 if note else 14)
     vmax = max((float(v) for v in values), default=0.0) or 1.0
     parts = _open(width, height, title, 13)
-    for i, (label, value) in enumerate(zip(labels, values, strict=True)):
+    texts = format_numbers([float(v) for v in values], lang)
+    for i, (label, value, text) in enumerate(zip(labels, values, texts, strict=True)):
         y = top + i * bar_height
         w = max(0.0, float(value) / vmax * plot_w)
         baseline = y + bar_height * 0.68
         parts.append(
             f'<text x="{label_w - 6}" y="{baseline:.1f}" text-anchor="end">{html.escape(str(label))}</text>'
             f'<rect x="{label_w}" y="{y + 3}" width="{w:.1f}" height="{bar_height - 6}" fill="{color}"/>'
-            f'<text x="{label_w + w + 4:.1f}" y="{baseline:.1f}">{format_number(float(value), lang)}</text>'
+            f'<text x="{label_w + w + 4:.1f}" y="{baseline:.1f}">{text}</text>'
         )
     if note:
         parts.append(_note(note, height - 8))
@@ -282,6 +294,7 @@ def column_chart(
     peak = (
         max(range(len(values)), key=lambda i: -1.0 if (v := values[i]) is None else float(v)) if known else -1
     )
+    texts = iter(format_numbers([float(v) for v in values if v is not None], lang))
     for i, (label, value) in enumerate(zip(labels, values, strict=True)):
         x = left + i * step + (step - bar_w) / 2
         if value is None:
@@ -290,15 +303,16 @@ def column_chart(
         else:
             h = max(0.0, float(value) / vmax * plot_h)
             fill = PALETTE[1] if label == highlight else color
+            text = next(texts)
             parts.append(
                 f'<rect x="{x:.1f}" y="{top + plot_h - h:.1f}" width="{bar_w:.1f}" height="{h:.1f}" '
-                f'fill="{fill}"><title>{html.escape(str(label))}: {format_number(float(value), lang)}'
+                f'fill="{fill}"><title>{html.escape(str(label))}: {text}'
                 "</title></rect>"
             )
             if i == peak or label == highlight:
                 parts.append(
                     f'<text x="{x + bar_w / 2:.1f}" y="{top + plot_h - h - 3:.1f}" text-anchor="middle">'
-                    f"{format_number(float(value), lang)}</text>"
+                    f"{text}</text>"
                 )
         crowded = i + 1 < len(labels) and labels[i + 1] == highlight and every > 1
         if (i % every == 0 and not crowded) or label == highlight:

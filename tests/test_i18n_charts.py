@@ -101,3 +101,10 @@ def test_the_chart_kit_is_the_only_svg_renderer(root: Path) -> None:
     assert writers == ["lab/charts.py"]
     for name in ("bar_chart", "column_chart", "line_chart", "flow_chart"):
         assert callable(getattr(charts, name))
+
+
+def test_format_numbers_is_format_number_in_one_pass() -> None:
+    values = [0, -0.0, 0.05, 0.15, 2.675, 12.5, -1234.5, 1234567, 1e15, float("nan"), float("inf"), -7.25]
+    for lang in ("vi", "en"):
+        assert charts.format_numbers(values, lang) == [charts.format_number(v, lang) for v in values]
+    assert charts.format_numbers([], "vi") == []

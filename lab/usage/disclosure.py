@@ -46,8 +46,8 @@ figure is a sum of whole day periods.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Any
 
-import numpy as np
 import polars as pl
 
 PERIOD = "_period"
@@ -55,23 +55,24 @@ PENDING = "_pending"
 
 
 def _cut(
-    values: np.ndarray,
-    groups: np.ndarray,
+    values: list[int],
+    groups: list[Any],
     min_count: int,
-    merge_tail: np.ndarray | None = None,
+    merge_tail: list[bool] | None = None,
     count: Callable[[int, int], int] | None = None,
-) -> tuple[np.ndarray, np.ndarray]:
+) -> tuple[list[int], list[bool]]:
     """Period number and pending flag of each cell of ``values`` (ordered by group, then time).
 
     One pass over the aggregated cells (months or days of a few series, never event rows): the
-    recurrence "accumulate until the count reaches ``min_count``" has no vectorised form.
+    recurrence "accumulate until the count reaches ``min_count``" has no vectorised form. Plain lists:
+    a public app's kernel computes safe periods without importing numpy.
     ``count(first, last)`` gives the count of the cells ``first..last`` (default: their sum; distinct
     counts pass the number of distinct keys). Where ``merge_tail`` is true for a group, its last run
     below ``min_count`` joins the period before it instead of staying pending.
     """
     n = len(values)
-    period = np.zeros(n, dtype=np.int64)
-    pending = np.zeros(n, dtype=bool)
+    period = [0] * n
+    pending = [False] * n
     pid, first, acc = -1, 0, 0
     is_open = False
     for i in range(n):
@@ -90,12 +91,12 @@ def _cut(
     return period, pending
 
 
-def _close_tail(period: np.ndarray, pending: np.ndarray, first: int, stop: int, merge: bool) -> None:
+def _close_tail(period: list[int], pending: list[bool], first: int, stop: int, merge: bool) -> None:
     """The group's last run ``first..stop-1`` is below the threshold: merge it back, or mark it pending."""
     if merge and period[first] > 0:
-        period[first:stop] = period[first] - 1
+        period[first:stop] = [period[first] - 1] * (stop - first)
     elif not merge:
-        pending[first:stop] = True
+        pending[first:stop] = [True] * (stop - first)
 
 
 def safe_periods(
@@ -150,18 +151,16 @@ def safe_periods(
             pl.col(order).alias("_period_first"),
             pl.col(order).alias("_period_last"),
         )
-    group = (
-        ordered.select(pl.struct(by).rank("dense")).to_series().to_numpy()
-        if by
-        else np.zeros(ordered.height, dtype=np.int64)
-    )
-    values = ordered.get_column(value).fill_null(0).to_numpy()
-    tail = ordered.get_column(merge_tail).to_numpy() if merge_tail else None
+    group = ordered.select(pl.struct(by).rank("dense")).to_series().to_list() if by else [0] * ordered.height
+    values = ordered.get_column(value).fill_null(0).to_list()
+    tail = ordered.get_column(merge_tail).to_list() if merge_tail else None
     if min_count <= 1:
-        period, pending = np.arange(ordered.height), np.zeros(ordered.height, dtype=bool)
+        period, pending = list(range(ordered.height)), [False] * ordered.height
     else:
         period, pending = _cut(values, group, min_count, tail, count(ordered) if count else None)
-    out = ordered.with_columns(pl.Series(PERIOD, period), pl.Series(PENDING, pending))
+    out = ordered.with_columns(
+        pl.Series(PERIOD, period, dtype=pl.Int64), pl.Series(PENDING, pending, dtype=pl.Boolean)
+    )
     over = [*by, PERIOD]
     return out.with_columns(
         pl.col(value).fill_null(0).sum().over(over).cast(pl.Int64).alias("_period_value"),
