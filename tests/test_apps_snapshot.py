@@ -114,3 +114,31 @@ def test_a_visitor_never_sees_figures_older_than_the_store(
     assert shown_visits(app) == format_number(window["visits"].sum(), "vi")
     assert app.snapshot.key == snapshot.input_key(demo_store, app.snapshot.catalog, MC)
     assert os.environ["LAB_USAGE_STORE"] == str(demo_store)
+
+
+def test_the_compact_facts_give_every_figure_the_full_facts_give(demo_store: Path) -> None:
+    """The snapshot drops the zero months that are safe periods by themselves (issue 15: light kernels);
+    every dataset figure and top list of the tracker is the same with or without them."""
+    from lab.apps.tracker_figures import dataset_figures, top_viewed
+    from lab.catalog import load_catalog
+    from lab.reuse.indicators import portal_listing
+
+    snap = snapshot.current()
+    full = snapshot.dataset_facts(snap.store, MC)
+    assert snap.facts.height < full.height / 2 and snap.facts.height > 0
+    listing = portal_listing(load_catalog())
+    agency = listing.group_by("publisher").len().sort("len", descending=True)["publisher"][0]
+    selections = [None, listing.filter(pl.col("publisher") == agency)["dataset_id"].cast(pl.String).to_list()]
+    months = snap.totals["period"].to_list()
+    windows = [
+        (months[-12], months[-1]),
+        (months[0], months[-1]),
+        (months[-3], months[-3]),
+        (months[5], months[40]),
+    ]
+    for ids in selections:
+        for start, end in windows:
+            assert dataset_figures(snap.facts, ids, start, end, MC).equals(
+                dataset_figures(full, ids, start, end, MC)
+            ), (start, end)
+            assert top_viewed(snap.facts, ids, start, end, MC).equals(top_viewed(full, ids, start, end, MC))

@@ -36,7 +36,7 @@ from lab.usage.privacy import DEFAULT_MIN_COUNT
 
 log = logging.getLogger(__name__)
 
-SNAPSHOT_VERSION = 1
+SNAPSHOT_VERSION = 2  # 2: the facts without their zero months that are safe periods by themselves
 APP = "portal-tracker"
 FRAMES = ("totals", "facts", "mix", "listing", "gauges")
 LANGS = ("vi", "en")
@@ -171,17 +171,39 @@ def snapshots_dir() -> Path:
 
 
 # ------------------------------------------------------------------------------------------ build
+def dataset_facts(store: Any, min_count: int) -> pl.DataFrame:
+    """Every dataset's monthly facts (``period``, ``dataset_id``, ``metric``, ``value``), cut into safe
+    periods (:func:`lab.apps.tracker_figures.cut_facts`)."""
+    from lab.apps.tracker_figures import cut_facts
+    from lab.usage.kpis import monthly_facts
+
+    return (
+        monthly_facts(store, min_count=0, imported=False)
+        .filter(pl.col("value").is_not_null())
+        .select(pl.col("month").dt.strftime("%Y-%m").alias("period"), "dataset_id", "metric", "value")
+        .pipe(cut_facts, min_count)
+    )
+
+
+def compact_facts(cut: pl.DataFrame) -> pl.DataFrame:
+    """The cut facts without the months that count 0 and are a safe period by themselves (three in four
+    on the demo portal): whatever the window, such a month adds 0 to a sum, is never left out and hides
+    nothing, so every figure the tracker shows is the same without them; each kernel holds a quarter of
+    the rows."""
+    return cut.filter(~((pl.col("value") == 0) & (pl.col("_period_months") == 1)))
+
+
 def build(store: str | Path | None, catalog: Path, min_count: int, key: str | None = None) -> Path:
     """Compute the tracker's figures from the store (None: the apps' shared one,
     :func:`open_store`) and the catalog into a new snapshot folder (whole, then
     renamed into place) and return it. The store gets the demo portal's logs first when it holds no real
     data (:func:`lab.usage.report.prepare_store`)."""
-    from lab.apps.tracker_figures import cut_facts, gauges_html, reuse_report
+    from lab.apps.tracker_figures import gauges_html, reuse_report
     from lab.catalog import load_catalog
     from lab.loader import PROVENANCE_ENV
     from lab.reuse.indicators import portal_listing
     from lab.usage.demo_store import is_synthetic
-    from lab.usage.kpis import channel_mix, monthly_facts, portal_totals
+    from lab.usage.kpis import channel_mix, portal_totals
 
     cat = load_catalog(catalog)
     st = open_store(store, cat)
@@ -196,12 +218,7 @@ def build(store: str | Path | None, catalog: Path, min_count: int, key: str | No
     os.environ[PROVENANCE_ENV] = str(provenance)  # lab.load records every file it reads, with its sha256
     try:
         totals = portal_totals(st, min_count=0)  # unprotected: the app publishes safe periods of it
-        facts = (
-            monthly_facts(st, min_count=0, imported=False)
-            .filter(pl.col("value").is_not_null())
-            .select(pl.col("month").dt.strftime("%Y-%m").alias("period"), "dataset_id", "metric", "value")
-            .pipe(cut_facts, min_count)
-        )
+        facts = dataset_facts(st, min_count).pipe(compact_facts)
         mix = channel_mix(st, by="month", min_count=0)
         listing = portal_listing(cat).select(
             pl.col("dataset_id").cast(pl.String), "title_vi", "title_en", "publisher", "theme"
@@ -313,7 +330,9 @@ __all__ = [
     "Snapshot",
     "build",
     "catalog_path",
+    "compact_facts",
     "current",
+    "dataset_facts",
     "input_key",
     "is_current",
     "read",
