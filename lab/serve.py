@@ -30,9 +30,9 @@ from typing import Any
 
 from jupyter_server._tz import utcnow
 from jupyter_server.services.kernels.connection.channels import ZMQChannelsWebsocketConnection
-from jupyter_server.services.kernels.kernelmanager import AsyncMappingKernelManager
+from jupyter_server.services.kernels.kernelmanager import AsyncMappingKernelManager, ServerKernelManager
 from tornado import web
-from traitlets import Int
+from traitlets import Int, default
 
 from lab.errors import LabError
 
@@ -63,6 +63,28 @@ KERNEL_MB = 150  # resident MB of a preheated kernel (bench/apps.py measures it)
 RENDERS_KEPT = 1000  # render times kept for the status endpoint's percentiles
 
 
+class IPCServerKernelManager(ServerKernelManager):
+    """A visitor's kernel on Unix domain sockets, not TCP ports.
+
+    Over TCP, each kernel's five ports are picked free, then bound by the kernel: twenty kernels starting
+    at once can pick the same port, and one dies ("Address already in use"; a visitor then got a broken
+    page, bench/apps.py). Sockets named after the kernel cannot collide, only this user can open them,
+    and ipykernel no longer warns about plain-text TCP. Short paths in the temporary folder (a socket
+    path has at most 107 bytes), removed when the kernel shuts down.
+    """
+
+    @default("transport")
+    def _default_transport(self) -> str:
+        return "ipc"
+
+    @default("ip")
+    def _default_ip(self) -> str:
+        import tempfile
+        import uuid
+
+        return os.path.join(tempfile.gettempdir(), f"lab-app-kernel-{uuid.uuid4().hex[:12]}")
+
+
 class CappedKernelManager(AsyncMappingKernelManager):
     """The kernel manager of ``lab apps serve``: an exact cap on visitors' kernels, kernels of pages that
     never connected (plain GETs, bots) reclaimed within seconds, pools that always refill, the idle clock
@@ -83,6 +105,10 @@ class CappedKernelManager(AsyncMappingKernelManager):
     - **Operator view**: ``status_port`` (127.0.0.1 only) answers ``GET /status`` with JSON
       (:meth:`status`); each visit (``/voila/render/…``) is logged on one line, without the IP.
     """
+
+    @default("kernel_manager_class")
+    def _default_kernel_manager_class(self) -> str:
+        return "lab.serve.IPCServerKernelManager"
 
     max_kernels = Int(
         MAX_KERNELS,

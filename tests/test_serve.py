@@ -144,3 +144,11 @@ def test_apps_serve_options_reach_the_voila_command(monkeypatch: pytest.MonkeyPa
     assert main(["apps", "serve", "--pool-size", "0"]) == 0
     assert "--preheat_kernel=False" in started[-1]
     assert main(["apps", "serve", "--max-kernels", "0"]) == 2
+
+
+def test_visitors_kernels_listen_on_unix_sockets() -> None:
+    from lab.serve import CappedKernelManager, IPCServerKernelManager
+
+    assert CappedKernelManager().kernel_manager_class == "lab.serve.IPCServerKernelManager"
+    km = IPCServerKernelManager()
+    assert km.transport == "ipc" and len(km.ip) < 80 and km.ip != IPCServerKernelManager().ip
