@@ -117,3 +117,13 @@ def kernel_env(monkeypatch: pytest.MonkeyPatch, demo_portal: Path, jupyter_env: 
     for key in ("HOME", "JUPYTER_CONFIG_DIR", "JUPYTER_RUNTIME_DIR", "IPYTHONDIR", "JUPYTER_PLATFORM_DIRS"):
         monkeypatch.setenv(key, jupyter_env[key])
     monkeypatch.setenv("LAB_DEMO", str(demo_portal))
+
+
+@pytest.fixture
+def app_store(demo_portal: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The session's demo portal and a usage store of this test, as the apps read them (``LAB_DEMO``,
+    ``LAB_USAGE_STORE``); the store is filled on first need."""
+    monkeypatch.setenv("LAB_DEMO", str(demo_portal))
+    store = tmp_path / "store"
+    monkeypatch.setenv("LAB_USAGE_STORE", str(store))
+    return store

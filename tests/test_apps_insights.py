@@ -5,7 +5,6 @@ recomputed when the store or a history changes (a visitor never sees a view olde
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import polars as pl
@@ -18,15 +17,7 @@ pytestmark = pytest.mark.slow  # ingests the demo portal's logs (a few seconds)
 
 
 @pytest.fixture
-def demo_store(demo_portal: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    monkeypatch.setenv("LAB_DEMO", str(demo_portal))
-    store = tmp_path / "store"
-    monkeypatch.setenv("LAB_USAGE_STORE", str(store))
-    yield store
-
-
-@pytest.fixture
-def app(demo_store: Path) -> insights.Insights:
+def app(app_store: Path) -> insights.Insights:
     return insights.Insights()
 
 
@@ -37,7 +28,7 @@ def _cell(body: str, label: str) -> str:
     return found.group(1)
 
 
-def test_months_end_with_the_default_period_inside_the_demo_window(demo_store: Path) -> None:
+def test_months_end_with_the_default_period_inside_the_demo_window(app_store: Path) -> None:
     from lab.periods import default_period
 
     months = insights.months_offered()
@@ -142,7 +133,7 @@ def test_forged_values_are_ignored(app: insights.Insights) -> None:
     assert app.message.value == "" and app.body.value == first
 
 
-def test_prepare_computes_the_default_month_in_both_languages(demo_store: Path) -> None:
+def test_prepare_computes_the_default_month_in_both_languages(app_store: Path) -> None:
     assert insights.prepare() == len(insights.VIEWS) * 2
     (folder,) = [p for p in insights.fragments_dir().iterdir() if p.is_dir()]
     month = insights.months_offered()[-1]

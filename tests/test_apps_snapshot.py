@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import polars as pl
@@ -15,14 +14,6 @@ from lab.apps import snapshot
 from lab.usage.privacy import DEFAULT_MIN_COUNT as MC
 
 pytestmark = pytest.mark.slow  # ingests the demo portal's logs (a few seconds)
-
-
-@pytest.fixture
-def demo_store(demo_portal: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    monkeypatch.setenv("LAB_DEMO", str(demo_portal))
-    store = tmp_path / "store"
-    monkeypatch.setenv("LAB_USAGE_STORE", str(store))
-    yield store
 
 
 def _more_visits(demo_portal: Path, tmp_path: Path) -> Path:
@@ -42,7 +33,7 @@ def _ingest_more(demo_portal: Path, store: Path, tmp_path: Path) -> None:
     assert result.events_kept > 0
 
 
-def test_a_snapshot_is_built_once_and_read_by_the_next_kernel(demo_store: Path) -> None:
+def test_a_snapshot_is_built_once_and_read_by_the_next_kernel(app_store: Path) -> None:
     first = snapshot.current()
     assert first.folder.parent == snapshot.snapshots_dir() and (first.folder / "meta.json").is_file()
     assert first.totals.height > 0 and first.facts.height > 0 and set(first.gauges) == {"vi", "en"}
@@ -53,26 +44,26 @@ def test_a_snapshot_is_built_once_and_read_by_the_next_kernel(demo_store: Path) 
     assert again.folder == first.folder and (again.folder / "totals.parquet").stat().st_mtime_ns == mtime
     from lab.usage.kpis import portal_totals
 
-    assert again.totals.equals(portal_totals(demo_store, min_count=0))  # the app publishes safe periods of it
+    assert again.totals.equals(portal_totals(app_store, min_count=0))  # the app publishes safe periods of it
 
 
 def test_the_snapshot_is_rebuilt_when_the_store_changes(
-    demo_store: Path, demo_portal: Path, tmp_path: Path
+    app_store: Path, demo_portal: Path, tmp_path: Path
 ) -> None:
     from lab.usage.kpis import portal_totals
 
     before = snapshot.current()
     assert snapshot.is_current(before, MC)
-    _ingest_more(demo_portal, demo_store, tmp_path)
+    _ingest_more(demo_portal, app_store, tmp_path)
     assert not snapshot.is_current(before, MC)
     after = snapshot.current()
     assert after.key != before.key and after.folder != before.folder
-    fresh = portal_totals(demo_store, min_count=0)
+    fresh = portal_totals(app_store, min_count=0)
     assert after.totals.equals(fresh)
     assert after.totals["visits"].sum() > before.totals["visits"].sum()
 
 
-def test_a_snapshot_whose_listing_or_registry_changed_is_not_used(demo_store: Path) -> None:
+def test_a_snapshot_whose_listing_or_registry_changed_is_not_used(app_store: Path) -> None:
     import json
 
     snap = snapshot.current()
@@ -86,7 +77,7 @@ def test_a_snapshot_whose_listing_or_registry_changed_is_not_used(demo_store: Pa
 
 
 def test_a_visitor_never_sees_figures_older_than_the_store(
-    demo_store: Path, demo_portal: Path, tmp_path: Path
+    app_store: Path, demo_portal: Path, tmp_path: Path
 ) -> None:
     """A kernel built before the store changed (a preheated one waiting in the pool): its next redraw
     (a filter change, or the page connecting) shows the new store's figures."""
@@ -102,21 +93,21 @@ def test_a_visitor_never_sees_figures_older_than_the_store(
     app = PortalTracker()
     months = app.months
     app.period.value = (months[0], months[-1])
-    old = portal_totals(demo_store, min_count=MC)["visits"].sum()
+    old = portal_totals(app_store, min_count=MC)["visits"].sum()
     assert shown_visits(app) == format_number(old, "vi")
-    _ingest_more(demo_portal, demo_store, tmp_path)
-    new = portal_totals(demo_store, min_count=MC)
+    _ingest_more(demo_portal, app_store, tmp_path)
+    new = portal_totals(app_store, min_count=MC)
     assert new["visits"].sum() != old
     app.channel.value = "web"  # any filter change redraws from a snapshot that matches the store
     window = new.filter(
         pl.col("period").is_between(pl.lit(app.filters()["start"]), pl.lit(app.filters()["end"]))
     )
     assert shown_visits(app) == format_number(window["visits"].sum(), "vi")
-    assert app.snapshot.key == snapshot.input_key(demo_store, app.snapshot.catalog, MC)
-    assert os.environ["LAB_USAGE_STORE"] == str(demo_store)
+    assert app.snapshot.key == snapshot.input_key(app_store, app.snapshot.catalog, MC)
+    assert os.environ["LAB_USAGE_STORE"] == str(app_store)
 
 
-def test_the_compact_facts_give_every_figure_the_full_facts_give(demo_store: Path) -> None:
+def test_the_compact_facts_give_every_figure_the_full_facts_give(app_store: Path) -> None:
     """The snapshot drops the zero months that are safe periods by themselves (issue 15: light kernels);
     every dataset figure and top list of the tracker is the same with or without them."""
     from lab.apps.tracker_figures import dataset_figures, top_viewed

@@ -17,11 +17,10 @@ from dataclasses import replace
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
-import requests
 from support.httpserver import LocalServer, Reply, Request
+from support.network import loopback_network
 
 from lab import cache as lab_cache
 from lab import fetch as lab_fetch
@@ -43,7 +42,6 @@ LOGIN_PAGE = (
 ).encode()
 ETAG = '"v1-abc"'
 LAST_MODIFIED = "Wed, 21 Oct 2025 07:28:00 GMT"
-PROXY_VARS = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")
 
 
 # -------------------------------------------------------------------------------------------- fixtures
@@ -53,27 +51,7 @@ def lab_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> SimpleNamespace:
     monkeypatch.setenv("LAB_CACHE", str(tmp_path / "cache"))
     monkeypatch.setenv("LAB_DEMO", str(tmp_path / "demo"))
     monkeypatch.delenv("LAB_MIRROR", raising=False)
-    monkeypatch.delenv("LAB_OFFLINE", raising=False)
-    for var in PROXY_VARS:
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
-    monkeypatch.setattr(lab_http, "CONNECT_TIMEOUT", 2.0)
-    monkeypatch.setattr(lab_http, "READ_TIMEOUT", 2.0)
-    monkeypatch.setattr(lab_http, "BACKOFF", 0.01)
-    monkeypatch.setattr(lab_http, "RETRY_AFTER_CAP", 0.05)
-    sleeps: list[float] = []
-    monkeypatch.setattr(lab_http, "_sleep", sleeps.append)  # record the back-off, do not wait
-
-    real_send = requests.adapters.HTTPAdapter.send
-
-    def loopback_only(
-        self: requests.adapters.HTTPAdapter, request: requests.PreparedRequest, **kw: Any
-    ) -> Any:
-        host = urlsplit(request.url).hostname
-        assert host in ("127.0.0.1", "localhost"), f"a test tried to reach {host}"
-        return real_send(self, request, **kw)
-
-    monkeypatch.setattr(requests.adapters.HTTPAdapter, "send", loopback_only)
+    sleeps = loopback_network(monkeypatch)
     return SimpleNamespace(cache=tmp_path / "cache", demo=tmp_path / "demo", tmp=tmp_path, sleeps=sleeps)
 
 

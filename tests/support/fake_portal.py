@@ -22,15 +22,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
-import requests
 
-from lab import http as lab_http
 from lab.portal import client as portal_client
 from lab.portal.ids import encode_dataset_id
 from support.httpserver import LocalServer, Reply, Request
+from support.network import loopback_network
 
 USER = "nghien.cuu.vien@example.org"
 PASSWORD = "Mk-9f3b!Zq7-secret"
@@ -39,7 +37,6 @@ LOGIN_PAGE = (
     "<!DOCTYPE html>\n<html><head><meta charset='utf-8'><title>Đăng nhập - Cổng dữ liệu mở</title></head>"
     "<body><form action='/login'>...</form></body></html>\n"
 ).encode()
-PROXY_VARS = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")
 FULL_META = {
     "Cơ quan chủ quản": "Ủy ban nhân dân thành phố Đà Nẵng",
     "Cơ quan cung cấp": "Sở Giao thông vận tải",
@@ -235,31 +232,12 @@ def portal_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> SimpleNamespa
     """Isolate a portal test: own cache, an account in the environment, online, loopback only,
     tiny timeouts, no pause between requests, back-off recorded instead of slept."""
     monkeypatch.setenv("LAB_CACHE", str(tmp_path / "cache"))
-    monkeypatch.delenv("LAB_OFFLINE", raising=False)
     monkeypatch.delenv("LAB_CATALOG", raising=False)
     monkeypatch.setenv("LAB_PORTAL_USER", USER)
     monkeypatch.setenv("LAB_PORTAL_PASSWORD", PASSWORD)
     monkeypatch.setenv("NETRC", str(tmp_path / "no-netrc"))  # never the developer's ~/.netrc
-    for var in PROXY_VARS:
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
-    monkeypatch.setattr(lab_http, "CONNECT_TIMEOUT", 2.0)
-    monkeypatch.setattr(lab_http, "READ_TIMEOUT", 2.0)
-    monkeypatch.setattr(lab_http, "BACKOFF", 0.01)
-    monkeypatch.setattr(lab_http, "RETRY_AFTER_CAP", 0.05)
-    backoffs: list[float] = []
+    backoffs = loopback_network(monkeypatch)
     pauses: list[float] = []
-    monkeypatch.setattr(lab_http, "_sleep", backoffs.append)
     monkeypatch.setattr(portal_client, "_sleep", pauses.append)
     monkeypatch.setattr(portal_client, "MIN_INTERVAL", 0.0)
-    real_send = requests.adapters.HTTPAdapter.send
-
-    def loopback_only(
-        self: requests.adapters.HTTPAdapter, request: requests.PreparedRequest, **kw: Any
-    ) -> Any:
-        host = urlsplit(request.url).hostname
-        assert host in ("127.0.0.1", "localhost"), f"a test tried to reach {host}"
-        return real_send(self, request, **kw)
-
-    monkeypatch.setattr(requests.adapters.HTTPAdapter, "send", loopback_only)
     return SimpleNamespace(cache=tmp_path / "cache", tmp=tmp_path, backoffs=backoffs, pauses=pauses)
