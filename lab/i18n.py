@@ -7,8 +7,10 @@ stay complete: a test checks every key has both.
 from __future__ import annotations
 
 import unicodedata
+from typing import TYPE_CHECKING
 
-import polars as pl
+if TYPE_CHECKING:  # polars only where a frame is labelled: an app's first paint needs only the labels
+    import polars as pl
 
 LANGUAGES = ("vi", "en")
 
@@ -114,6 +116,8 @@ def label_values(frame: pl.DataFrame, column: str, lang: str = "vi", *, kind: st
     ``kind`` is ``"theme"`` (catalog themes) or ``"field"`` (catalog fields, labels ``field_<name>``);
     values without a label are kept as they are.
     """
+    import polars as pl
+
     if kind == "theme":
         from lab.catalog import vocabularies
 

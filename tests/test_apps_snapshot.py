@@ -133,3 +133,51 @@ def test_the_compact_facts_give_every_figure_the_full_facts_give(app_store: Path
                 dataset_figures(full, ids, start, end, MC)
             ), (start, end)
             assert top_viewed(snap.facts, ids, start, end, MC).equals(top_viewed(full, ids, start, end, MC))
+
+
+def test_the_first_paint_is_the_snapshots_default_view_drawn_without_polars(app_store: Path) -> None:
+    """Issue 15 (light kernels): the snapshot keeps the default view in both languages, drawn by the very
+    function that draws any other choice of filters; a visitor's kernel shows it without importing polars,
+    and draws from the frames once a filter changes."""
+    import json
+    import subprocess
+    import sys
+
+    from lab.apps.portal_tracker import ALL, PortalTracker
+    from lab.apps.tracker_view import PARTS, default_filters, tracker_view
+
+    snap = snapshot.current()
+    default = default_filters(snap.totals["period"].to_list())
+    assert snap.front["default"] == default and default["start"] < default["end"]
+    fresh = snapshot.read(snap.folder)  # drawn again from the frames, not from front.json
+    for lang in ("vi", "en"):
+        assert snap.front["views"][lang] == tracker_view(fresh, default, lang, MC)
+        assert set(snap.front["views"][lang]) == set(PARTS) and all(snap.front["views"][lang].values())
+    assert "Lượt truy cập" in snap.front["views"]["vi"]["cards"]
+
+    code = (
+        "import json, sys\n"
+        "from lab.apps.portal_tracker import PortalTracker\n"
+        "app = PortalTracker()\n"
+        "print(json.dumps({'polars': 'polars' in sys.modules, 'cards': app.cards.value,"
+        " 'datasets': app.datasets.value, 'themes': [o[0] for o in app.theme.options]}))\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
+    seen = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert seen["polars"] is False, "the first paint imported polars"
+    assert seen["cards"] == snap.front["views"]["vi"]["cards"]
+    assert seen["datasets"] == snap.front["views"]["vi"]["datasets"]
+    assert (
+        len(seen["themes"]) == len(snap.front["themes"]) + 1 and seen["themes"][1] != snap.front["themes"][0]
+    )
+
+    app = PortalTracker()
+    agency = app.agencies[0]
+    app.agency.value = agency
+    chosen = {**default, "agency": agency}
+    assert app.datasets.value == tracker_view(fresh, chosen, "vi", MC)["datasets"]
+    assert app.datasets.value != snap.front["views"]["vi"]["datasets"]
+    app.agency.value = ALL
+    assert app.datasets.value == snap.front["views"]["vi"]["datasets"]

@@ -16,29 +16,14 @@ never sees figures older than the store.
 
 from __future__ import annotations
 
-import html
 import logging
 from pathlib import Path
 from typing import Any
 
 import ipywidgets as widgets
-import polars as pl
 
 from lab.apps.base import App, allowed
-from lab.apps.tracker_figures import (
-    CHANNELS,
-    HEADLINE,
-    card,
-    channel_figures,
-    channel_months,
-    dataset_figures,
-    monthly_figures,
-    reuse_report,
-    top_viewed,
-    window_totals,
-)
-from lab.charts import bar_chart, column_chart, format_number, table
-from lab.i18n import t, theme_label
+from lab.i18n import t
 from lab.usage.privacy import DEFAULT_MIN_COUNT
 
 log = logging.getLogger(__name__)
@@ -115,13 +100,35 @@ class PortalTracker(App):
 
     # ------------------------------------------------------------------------------------ snapshot
     def _read(self, snap: Any) -> None:
-        """Take the figures of a snapshot (:class:`lab.apps.snapshot.Snapshot`)."""
+        """Take a snapshot (:class:`lab.apps.snapshot.Snapshot`): the filters' options from its front."""
         self.snapshot = snap
         self.synthetic = snap.synthetic
-        self.totals, self.facts, self.mix, self.listing = snap.totals, snap.facts, snap.mix, snap.listing
-        self.months: list[str] = self.totals["period"].to_list()
-        self.agencies: list[str] = sorted(self.listing["publisher"].drop_nulls().unique().to_list())
-        self.themes: list[str] = sorted(self.listing["theme"].drop_nulls().unique().to_list())
+        front = snap.front
+        self.months: list[str] = list(front["months"])
+        self.agencies: list[str] = list(front["agencies"])
+        self.themes: list[str] = list(front["themes"])
+        self.channels_offered: list[str] = list(front["channels"])
+        self._theme_labels: dict[str, dict[str, str]] = front["theme_labels"]
+
+    @property
+    def totals(self) -> Any:
+        """The snapshot's monthly totals (:attr:`lab.apps.snapshot.Snapshot.totals`)."""
+        return self.snapshot.totals
+
+    @property
+    def facts(self) -> Any:
+        """The snapshot's dataset facts."""
+        return self.snapshot.facts
+
+    @property
+    def mix(self) -> Any:
+        """The snapshot's channel mix."""
+        return self.snapshot.mix
+
+    @property
+    def listing(self) -> Any:
+        """The snapshot's portal listing."""
+        return self.snapshot.listing
 
     def refresh_if_stale(self) -> bool:
         """Read the new snapshot if the store, catalog or demo portal changed; True if it did."""
@@ -164,6 +171,8 @@ class PortalTracker(App):
     @property
     def reuse(self) -> Any:
         """The reuse report behind the targets (built on first use: the app shows the snapshot's)."""
+        from lab.apps.tracker_figures import reuse_report
+
         return reuse_report(self.catalog, self.lang)
 
     # ------------------------------------------------------------------------------------ inputs
@@ -171,14 +180,18 @@ class PortalTracker(App):
         every = t("apps_all", lang)
         agency = allowed(self.agency.value, [ALL, *self.agencies], ALL)
         theme = allowed(self.theme.value, [ALL, *self.themes], ALL)
-        channel = allowed(self.channel.value, [ALL, *CHANNELS], ALL)
+        channel = allowed(self.channel.value, [ALL, *self.channels_offered], ALL)
         self.agency.description = t("apps_agency", lang)
         self.theme.description = t("apps_theme", lang)
         self.channel.description = t("apps_channel", lang)
         self.period.description = t("apps_period", lang)
         self.agency.options = [(every, ALL), *((a, a) for a in self.agencies)]
-        self.theme.options = [(every, ALL), *((theme_label(th, lang), th) for th in self.themes)]
-        self.channel.options = [(every, ALL), *((t(f"usage_channel_{c}", lang), c) for c in CHANNELS)]
+        labels = self._theme_labels.get(lang, {})
+        self.theme.options = [(every, ALL), *((labels.get(th, th), th) for th in self.themes)]
+        self.channel.options = [
+            (every, ALL),
+            *((t(f"usage_channel_{c}", lang), c) for c in self.channels_offered),
+        ]
         self.agency.value, self.theme.value, self.channel.value = agency, theme, channel
         self._options_lang = lang
 
@@ -191,19 +204,14 @@ class PortalTracker(App):
         start, end = min(start, end), max(start, end)
         agency = allowed(self.agency.value, self.agencies, None)
         theme = allowed(self.theme.value, self.themes, None)
-        channel = allowed(self.channel.value, CHANNELS, None)
+        channel = allowed(self.channel.value, self.channels_offered, None)
         return {"start": start, "end": end, "agency": agency, "theme": theme, "channel": channel}
 
     def dataset_ids(self, agency: str | None, theme: str | None) -> list[str] | None:
         """The portal datasets of an agency and theme (None: no filter)."""
-        if agency is None and theme is None:
-            return None
-        sub = self.listing
-        if agency is not None:
-            sub = sub.filter(pl.col("publisher") == agency)
-        if theme is not None:
-            sub = sub.filter(pl.col("theme") == theme)
-        return sub["dataset_id"].to_list()
+        from lab.apps.tracker_view import dataset_ids
+
+        return dataset_ids(self.listing, agency, theme)
 
     # ------------------------------------------------------------------------------------ output
     def _on_change(self, change: dict) -> None:
@@ -212,103 +220,20 @@ class PortalTracker(App):
 
     def render(self) -> None:
         """Redraw every part from the checked filters, in the visitor's language (from a snapshot that
-        matches the store: :meth:`refresh_if_stale` first)."""
+        matches the store: :meth:`refresh_if_stale` first). The default filters' view is the one the
+        snapshot drew (:mod:`lab.apps.tracker_view`); any other is drawn here from the snapshot's frames."""
         self.refresh_if_stale()
         lang = self.lang
         if self._options_lang != lang:
             self._set_options(lang)
         f = self.filters()
-        start, end, mc = f["start"], f["end"], self.min_count
-        note = t("synthetic_note", lang) if self.synthetic else None
-        synthetic = f"<p class='synthetic'>{html.escape(note)}</p>" if note else ""
-        self.heading.value = (
-            f"<h2>{html.escape(t('apps_tracker_title', lang))}</h2>"
-            f"<p>{html.escape(t('apps_tracker_intro', lang))}</p>{synthetic}"
-        )
-        totals = window_totals(self.totals, start, end, mc)
-        cards = [
-            card(t(f"usage_{k}", lang), totals[k], totals[f"{k}_suppressed"], lang, k, mc) for k in HEADLINE
-        ]
-        window_label = t("apps_window", lang).format(start=start, end=end)
-        self.cards.value = f"<h3>{html.escape(window_label)}</h3>{''.join(cards)}"
-        window = monthly_figures(self.totals, start, end, mc)
-        charts = [
-            column_chart(
-                window["period"].to_list(),
-                window[k].to_list(),
-                title=f"{t(f'usage_{k}', lang)} {t('usage_per_month', lang)}",
-                note=note,
-                lang=lang,
-            )
-            for k in ("visits", "api_calls", "signups")
-        ]
-        self.trends.value = "".join(str(c) for c in charts)
-        self.gauges.value = self.snapshot.gauges.get(lang, "")
-        self._render_datasets(f, lang, note)
-        self._render_channels(f, lang, note)
+        parts = self.snapshot.front["views"].get(lang) if f == self.snapshot.front["default"] else None
+        if parts is None:
+            from lab.apps.tracker_view import tracker_view
 
-    def _render_datasets(self, f: dict[str, Any], lang: str, note: str | None) -> None:
-        ids = self.dataset_ids(f["agency"], f["theme"])
-        figures = dataset_figures(self.facts, ids, f["start"], f["end"], self.min_count)
-        cards = "".join(
-            card(t(f"usage_{r['metric']}", lang), r["value"], r["value_suppressed"], lang, r["metric"], 0)
-            for r in figures.iter_rows(named=True)  # four metrics
-        )
-        top = top_viewed(self.facts, ids, f["start"], f["end"], self.min_count).join(
-            self.listing.select("dataset_id", pl.col(f"title_{lang}").alias("title"), "publisher"),
-            on="dataset_id",
-            how="left",
-        )
-        shown = top.select(
-            pl.coalesce("title", "dataset_id"),
-            pl.col("publisher").fill_null(""),
-            pl.col("dataset_views").map_elements(lambda v: format_number(v, lang), pl.String).fill_null("…"),
-        )
-        n = len(ids) if ids is not None else self.listing.height
-        scope = t("apps_datasets_scope", lang).format(n=format_number(n, lang))
-        self.datasets.value = (
-            f"<h3>{html.escape(t('apps_datasets_heading', lang))}</h3>"
-            f"<p class='lab-scope'>{html.escape(scope)}</p><div class='lab-dataset-cards'>{cards}</div>"
-            f"<h4>{html.escape(t('apps_top_viewed', lang))}</h4>"
-            + str(
-                table(
-                    shown, [t("apps_dataset", lang), t("apps_agency", lang), t("usage_dataset_views", lang)]
-                )
-            )
-        )
-
-    def _render_channels(self, f: dict[str, Any], lang: str, note: str | None) -> None:
-        mix = channel_figures(self.mix, f["start"], f["end"], self.min_count)
-        channel = f["channel"]
-        if channel is None:
-            chart = bar_chart(
-                [t(f"usage_channel_{c}", lang) for c in mix["channel"].to_list()],
-                mix["share"].fill_null(0.0).to_list(),
-                title=t("apps_channel_share", lang),
-                note=note,
-                lang=lang,
-            )
-            head = ""
-        else:
-            row = mix.filter(pl.col("channel") == channel).row(0, named=True)
-            monthly = channel_months(self.mix, channel, f["start"], f["end"], self.min_count)
-            label = t(f"usage_channel_{channel}", lang)
-            chart = column_chart(
-                monthly["period"].to_list(),
-                monthly["requests"].to_list(),
-                title=f"{t('apps_requests', lang)} · {label}",
-                note=note,
-                lang=lang,
-            )
-            head = card(
-                f"{t('apps_requests', lang)} · {label}",
-                row["requests"],
-                row["requests_suppressed"],
-                lang,
-                "channel_requests_window",
-                self.min_count,
-            )
-        self.channels.value = f"<h3>{html.escape(t('apps_channels_heading', lang))}</h3>{head}{chart}"
+            parts = tracker_view(self.snapshot, f, lang, self.min_count)
+        for name, value in parts.items():
+            getattr(self, name).value = value
 
 
 __all__ = ["PortalTracker"]

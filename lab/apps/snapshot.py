@@ -20,6 +20,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import dataclasses
+import functools
 import hashlib
 import json
 import logging
@@ -27,24 +28,31 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Any
-
-import polars as pl
+from typing import TYPE_CHECKING, Any
 
 from lab import settings
 from lab.usage.privacy import DEFAULT_MIN_COUNT
 
+if TYPE_CHECKING:  # a snapshot's frames are read on first use: the first paint needs none of them
+    import polars as pl
+
 log = logging.getLogger(__name__)
 
-SNAPSHOT_VERSION = 2  # 2: the facts without their zero months that are safe periods by themselves
+SNAPSHOT_VERSION = 3
+"""2: the facts without their zero months that are safe periods by themselves; 3: ``front.json``."""
 APP = "portal-tracker"
 FRAMES = ("totals", "facts", "mix", "listing", "gauges")
+FRONT = "front.json"
 LANGS = ("vi", "en")
 
 
 @dataclasses.dataclass(frozen=True)
 class Snapshot:
-    """The tracker's figures as read from a snapshot folder (see the module docstring)."""
+    """The tracker's figures as read from a snapshot folder (see the module docstring).
+
+    ``meta.json`` and ``front.json`` are read at once (no polars: the filters' options and the default
+    view's HTML in both languages); each frame is read from its Parquet file on first use.
+    """
 
     folder: Path
     key: str
@@ -52,11 +60,45 @@ class Snapshot:
     catalog: Path
     synthetic: bool
     inputs: dict[str, str]
-    totals: pl.DataFrame
-    facts: pl.DataFrame
-    mix: pl.DataFrame
-    listing: pl.DataFrame
-    gauges: dict[str, str]  # language -> the targets' HTML (gauges and charts)
+    front: dict[str, Any]  # months, agencies, themes, theme_labels, channels, default, views
+
+    @functools.cached_property
+    def _frames(self) -> dict[str, pl.DataFrame]:
+        return {}
+
+    def frame(self, name: str) -> pl.DataFrame:
+        """One of the snapshot's frames (:data:`FRAMES`), read on first use."""
+        import polars as pl
+
+        if name not in self._frames:
+            self._frames[name] = pl.read_parquet(self.folder / f"{name}.parquet")
+        return self._frames[name]
+
+    @property
+    def totals(self) -> pl.DataFrame:
+        """Monthly totals, unprotected (the app publishes safe periods of them)."""
+        return self.frame("totals")
+
+    @property
+    def facts(self) -> pl.DataFrame:
+        """Every dataset's monthly facts, cut into safe periods (:func:`compact_facts`)."""
+        return self.frame("facts")
+
+    @property
+    def mix(self) -> pl.DataFrame:
+        """Requests per channel and month, unprotected."""
+        return self.frame("mix")
+
+    @property
+    def listing(self) -> pl.DataFrame:
+        """The portal listing: ``dataset_id``, titles, ``publisher``, ``theme``."""
+        return self.frame("listing")
+
+    @functools.cached_property
+    def gauges(self) -> dict[str, str]:
+        """Language → the targets' HTML (gauges and charts)."""
+        g = self.frame("gauges")
+        return dict(zip(g["lang"].to_list(), g["html"].to_list(), strict=True))
 
 
 # ------------------------------------------------------------------------------------------ inputs
@@ -174,6 +216,8 @@ def snapshots_dir() -> Path:
 def dataset_facts(store: Any, min_count: int) -> pl.DataFrame:
     """Every dataset's monthly facts (``period``, ``dataset_id``, ``metric``, ``value``), cut into safe
     periods (:func:`lab.apps.tracker_figures.cut_facts`)."""
+    import polars as pl
+
     from lab.apps.tracker_figures import cut_facts
     from lab.usage.kpis import monthly_facts
 
@@ -190,6 +234,8 @@ def compact_facts(cut: pl.DataFrame) -> pl.DataFrame:
     on the demo portal): whatever the window, such a month adds 0 to a sum, is never left out and hides
     nothing, so every figure the tracker shows is the same without them; each kernel holds a quarter of
     the rows."""
+    import polars as pl
+
     return cut.filter(~((pl.col("value") == 0) & (pl.col("_period_months") == 1)))
 
 
@@ -198,6 +244,8 @@ def build(store: str | Path | None, catalog: Path, min_count: int, key: str | No
     :func:`open_store`) and the catalog into a new snapshot folder (whole, then
     renamed into place) and return it. The store gets the demo portal's logs first when it holds no real
     data (:func:`lab.usage.report.prepare_store`)."""
+    import polars as pl
+
     from lab.apps.tracker_figures import gauges_html, reuse_report
     from lab.catalog import load_catalog
     from lab.loader import PROVENANCE_ENV
@@ -246,6 +294,7 @@ def build(store: str | Path | None, catalog: Path, min_count: int, key: str | No
             "inputs": inputs,
         }
         (work / "meta.json").write_text(json.dumps(meta, ensure_ascii=False, indent=1), encoding="utf-8")
+        _write_front(work, meta, totals, listing, min_count)
         provenance.unlink(missing_ok=True)
         try:
             work.rename(target)  # atomic: readers see the whole snapshot or none
@@ -263,13 +312,43 @@ def build(store: str | Path | None, catalog: Path, min_count: int, key: str | No
             os.environ[PROVENANCE_ENV] = previous
 
 
+def _write_front(
+    work: Path, meta: dict[str, Any], totals: pl.DataFrame, listing: pl.DataFrame, mc: int
+) -> None:
+    """``front.json``: the filters' options and the default view in both languages, drawn by
+    :func:`lab.apps.tracker_view.tracker_view` from the frames just written."""
+    from lab.apps.tracker_figures import CHANNELS
+    from lab.apps.tracker_view import default_filters, options, tracker_view
+
+    months = totals["period"].to_list()
+    default = default_filters(months)
+    snap = Snapshot(
+        folder=work,
+        key=meta["key"],
+        store=Path(meta["store"]),
+        catalog=Path(meta["catalog"]),
+        synthetic=meta["synthetic"],
+        inputs=meta["inputs"],
+        front={},
+    )
+    front = {
+        "months": months,
+        **options(listing),
+        "channels": list(CHANNELS),
+        "default": default,
+        "views": {lang: tracker_view(snap, default, lang, mc) for lang in LANGS} if months else {},
+    }
+    (work / FRONT).write_text(json.dumps(front, ensure_ascii=False), encoding="utf-8")
+
+
 def read(folder: Path) -> Snapshot:
-    """Read a snapshot folder."""
+    """Read a snapshot folder (its meta and front; the frames on first use)."""
     meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
     if meta.get("version") != SNAPSHOT_VERSION:
         raise ValueError(f"snapshot format {meta.get('version')} is not {SNAPSHOT_VERSION}")
-    frames = {name: pl.read_parquet(folder / f"{name}.parquet") for name in FRAMES}
-    gauges = dict(zip(frames["gauges"]["lang"].to_list(), frames["gauges"]["html"].to_list(), strict=True))
+    missing = [name for name in FRAMES if not (folder / f"{name}.parquet").is_file()]
+    if missing:
+        raise ValueError(f"snapshot {folder} lacks {', '.join(missing)}")
     return Snapshot(
         folder=folder,
         key=meta["key"],
@@ -277,11 +356,7 @@ def read(folder: Path) -> Snapshot:
         catalog=Path(meta["catalog"]),
         synthetic=bool(meta["synthetic"]),
         inputs=dict(meta.get("inputs", {})),
-        totals=frames["totals"],
-        facts=frames["facts"],
-        mix=frames["mix"],
-        listing=frames["listing"],
-        gauges=gauges,
+        front=json.loads((folder / FRONT).read_text(encoding="utf-8")),
     )
 
 
@@ -308,7 +383,7 @@ def current(
     key = input_key(where, cat, min_count)
     folder = snapshots_dir() / key
     if folder.is_dir():
-        with contextlib.suppress(OSError, ValueError, KeyError, pl.exceptions.PolarsError):
+        with contextlib.suppress(OSError, ValueError, KeyError):
             snap = read(folder)
             if _inputs_unchanged(snap.inputs):
                 return snap

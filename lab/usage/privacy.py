@@ -32,10 +32,12 @@ import secrets
 import stat
 from collections.abc import Iterable
 from pathlib import Path
-
-import polars as pl
+from typing import TYPE_CHECKING
 
 from lab.errors import LabError
+
+if TYPE_CHECKING:  # polars is imported where it is used: an app's first paint needs only the constant
+    import polars as pl
 
 log = logging.getLogger(__name__)
 
@@ -153,6 +155,8 @@ def keyed_hash(values: pl.Series, secret: bytes, domain: str) -> pl.Series:
     >>> k[0] == k[2], k[1] is None, k.dtype
     (True, True, UInt64)
     """
+    import polars as pl
+
     values = values.cast(pl.String)
     distinct = values.unique().drop_nulls()
     prefix = f"{domain}\x1f".encode()
@@ -188,6 +192,8 @@ def suppress(frame: pl.DataFrame, columns: Iterable[str], min_count: int = DEFAU
     >>> suppress(pl.DataFrame({"n": [0, 3, 7, None]}), ["n"], 5).rows()
     [(0, False), (None, True), (7, False), (None, False)]
     """
+    import polars as pl
+
     if min_count < 0:
         raise ValueError("min_count must be >= 0")
     exprs = []
