@@ -194,3 +194,30 @@ def test_city_map_layers_and_measures(city) -> None:  # type: ignore[no-untyped-
     city.language.value = "en"
     assert "Points in the layer" in city.cards.value
     city.language.value = "vi"
+
+
+def test_city_map_keeps_the_maps_it_drew(city) -> None:  # type: ignore[no-untyped-def]
+    """Issue 15 (a filter change ≤ 150 ms): going back to a layer shows the map drawn for it, the same
+    bytes, without drawing again; a kernel keeps at most KEPT_MAPS of them, dropping the oldest."""
+    from lab.apps.city_map import KEPT_MAPS
+
+    city.measure.value = "count"
+    city.layer.value = "schools"
+    city._maps.clear()
+    city.layer.value = "sensors"
+    sensors = city.map.value
+    city.layer.value = "schools"
+    assert city.map.value != sensors
+    kept = dict(city._maps)
+    city.layer.value = "sensors"
+    assert city.map.value == sensors and city._maps == kept  # read back, not drawn again
+    keys = [
+        (la, m, lang)
+        for la in ("schools", "cameras")
+        for m in ("per_100km2", "count")
+        for lang in ("en", "vi")
+    ]
+    for layer, measure, lang in keys + [("hospitals", "count", "vi")]:
+        city.map_html(layer, measure, lang, city.values(layer, measure))
+    assert len(city._maps) == KEPT_MAPS and ("sensors", "count", "vi") not in city._maps
+    assert ("hospitals", "count", "vi") in city._maps

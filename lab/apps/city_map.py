@@ -28,6 +28,8 @@ log = logging.getLogger(__name__)
 
 MEASURES = ("count", "per_100km2", "per_10k", "coverage")  # densities per 100 km², as the spatial report
 DECIMALS = {"count": 0, "per_100km2": 2, "per_10k": 2, "coverage": 1}
+KEPT_MAPS = 8
+"""Drawn maps a kernel keeps (≈ 0.3 MB each): going back to a layer shows its map at once."""
 
 
 class CityMap(App):
@@ -54,6 +56,7 @@ class CityMap(App):
         self.report = spatial_coverage(period, catalog=self.catalog)
         self.layers: list[str] = [k for k in LAYERS if k in self.report.layers]
         self._coverage: dict[str, pl.DataFrame] = {"sensors": self.report.coverage}
+        self._maps: dict[tuple[str, str, str], str] = {}  # (layer, measure, language) -> the map's HTML
         self.layer = widgets.Dropdown(style={"description_width": "initial"})
         self.measure = widgets.Dropdown(style={"description_width": "initial"})
         self.layer.add_class("lab-filter-layer")
@@ -112,10 +115,28 @@ class CityMap(App):
         ind = self.report.indicators.filter(pl.col("layer") == layer)
         return ind.select("unit_code", "unit_name", value=pl.col(measure).cast(pl.Float64))
 
-    def render(self) -> None:
-        """Redraw the map and the figures from the checked layer and measure, in the visitor's language."""
+    def map_html(self, layer: str, measure: str, lang: str, values: pl.DataFrame) -> str:
+        """The map of ``values`` (a layer's measure) in ``lang``: drawn once, then kept (the last
+        :data:`KEPT_MAPS`), since a visitor going back and forth between layers sees the same maps."""
         from lab.maps import Map, both
 
+        key = (layer, measure, lang)
+        if key not in self._maps:
+            m = Map(self.report.units, lang=lang, height=480)
+            m.choropleth(values, "value", title=both(f"apps_measure_{measure}"), decimals=DECIMALS[measure])
+            m.points(
+                self.report.layers[layer],
+                name=both(LAYERS[layer][1]),
+                color=LAYERS[layer][3],
+                cluster=layer not in ("sensors", "hospitals"),
+            )
+            while len(self._maps) >= KEPT_MAPS:
+                self._maps.pop(next(iter(self._maps)))  # the oldest drawn
+            self._maps[key] = m._repr_html_()
+        return self._maps[key]
+
+    def render(self) -> None:
+        """Redraw the map and the figures from the checked layer and measure, in the visitor's language."""
         lang = self.lang
         if self._options_lang != lang:
             self._set_options(lang)
@@ -141,16 +162,7 @@ class CityMap(App):
         self.cards.value = warn + "".join(
             card(label, value, False, lang, key, 0) for label, value, key in cards
         )
-        title = both(f"apps_measure_{measure}")
-        m = Map(self.report.units, lang=lang, height=480)
-        m.choropleth(values, "value", title=title, decimals=DECIMALS[measure])
-        m.points(
-            self.report.layers[layer],
-            name=both(LAYERS[layer][1]),
-            color=LAYERS[layer][3],
-            cluster=layer not in ("sensors", "hospitals"),
-        )
-        self.map.value = m._repr_html_()
+        self.map.value = self.map_html(layer, measure, lang, values)
         top = (
             values.filter(pl.col("value").is_not_null())
             .sort(["value", "unit_name"], descending=[True, False])
