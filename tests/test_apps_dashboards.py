@@ -217,7 +217,7 @@ def test_city_map_keeps_the_maps_it_drew(city) -> None:  # type: ignore[no-untyp
         for m in ("per_100km2", "count")
         for lang in ("en", "vi")
     ]
-    for layer, measure, lang in keys + [("hospitals", "count", "vi")]:
+    for layer, measure, lang in [*keys, ("hospitals", "count", "vi")]:
         city.map_html(layer, measure, lang, city.values(layer, measure))
     assert len(city._maps) == KEPT_MAPS and ("sensors", "count", "vi") not in city._maps
     assert ("hospitals", "count", "vi") in city._maps
