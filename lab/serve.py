@@ -486,11 +486,12 @@ def prepare_snapshots(env: Mapping[str, str]) -> None:
     A failure is logged, not fatal (each kernel tries again, and shows a plain message if it cannot)."""
     from lab.apps import insights, snapshot
 
-    saved = {k: os.environ.get(k) for k in ("LAB_CATALOG", "LAB_USAGE_STORE", "LAB_DEMO", "LAB_CACHE")}
+    saved = dict(os.environ)
     try:
-        for key in saved:
-            if env.get(key):
-                os.environ[key] = env[key]
+        # the whole environment of the kernels, not only the lab's settings: the usage secret lives under
+        # $HOME (or $XDG_CONFIG_HOME), and a store made with another secret would be rebuilt by the kernels
+        os.environ.clear()
+        os.environ.update(env)
         started = time.monotonic()
         snap = snapshot.current()
         log.info("app snapshot %s ready in %.1f s", snap.folder.name, time.monotonic() - started)
@@ -500,11 +501,8 @@ def prepare_snapshots(env: Mapping[str, str]) -> None:
     except Exception as exc:  # the apps still start; their kernels report what is wrong
         log.warning("could not prepare the apps' snapshot: %s: %s", type(exc).__name__, exc)
     finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+        os.environ.clear()
+        os.environ.update(saved)
 
 
 def _exec(cmd: list[str], env: dict[str, str]) -> int:

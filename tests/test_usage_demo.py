@@ -183,3 +183,24 @@ def test_a_demo_store_made_with_another_secret_is_rebuilt(
     assert [r.status for r in results] == ["ingested"] * 4
     before = usage.EventStore(ingested["store"]).scan().select(pl.len()).collect().item()
     assert usage.EventStore(store).scan().select(pl.len()).collect().item() == before
+
+
+def test_kernels_finding_a_store_of_another_secret_at_once_rebuild_it_once(
+    ingested: dict, demo: dict, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Preheated kernels start together and each finds the old store (bench/apps.py once saw two of them
+    remove it under each other: 'Directory not empty', then 'parts but no _ledger.json'). The store is
+    emptied under its lock, once, and every kernel ends with the same whole store."""
+    import shutil
+    from concurrent.futures import ThreadPoolExecutor
+
+    store = tmp_path / "store"
+    shutil.copytree(ingested["store"], store)
+    monkeypatch.setenv("LAB_DEMO", str(demo["path"]))
+    monkeypatch.setenv("LAB_USAGE_SECRET", "a-new-secret-on-another-machine")
+    with ThreadPoolExecutor(3) as pool:
+        runs = list(pool.map(lambda _: usage.ingest_demo(store), range(3)))
+    statuses = [r.status for results in runs for r in results]
+    assert statuses.count("ingested") == 4, statuses  # each demo file counted once, whoever did it
+    before = usage.EventStore(ingested["store"]).scan().select(pl.len()).collect().item()
+    assert usage.EventStore(store).scan().select(pl.len()).collect().item() == before

@@ -25,7 +25,7 @@ from lab.loader import record_provenance
 from lab.settings import demo_dir
 from lab.usage.ingest import IngestResult, ingest
 from lab.usage.privacy import fingerprint, load_secret
-from lab.usage.store import EventStore, StoreError
+from lab.usage.store import LEDGER, EventStore, StoreError
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +53,26 @@ def is_synthetic(store: EventStore | str | Path | None = None) -> bool:
     """Whether the store holds synthetic (demo) inputs."""
     st = store if isinstance(store, EventStore) else EventStore(store)
     return any(e.get("synthetic") for e in st.entries()) if st.exists() else False
+
+
+def _clear_other_secret(st: EventStore) -> None:
+    """Empty a demo store made with another secret (another machine or home): it holds nothing that cannot
+    be made again from the demo portal in seconds, so it is rebuilt rather than refused.
+
+    Under the store's lock, checked again once the lock is held: of several kernels finding the same old
+    store, one empties it and the others find it empty (or already rebuilt with their secret). The ledger
+    goes last, so a reader never finds parts without a ledger."""
+    with st.locked():
+        if not st.exists() or st.ledger().get("secret_fingerprint") in (None, fingerprint(load_secret())):
+            return
+        log.warning("rebuilding the demo usage store %s: it was made with another usage secret", st.path)
+        for child in sorted(st.path.iterdir(), key=lambda p: p.name == LEDGER):
+            if child.name == ".lock":
+                continue
+            if child.is_dir():
+                shutil.rmtree(child)
+            else:
+                child.unlink()
 
 
 def ingest_demo(
@@ -89,10 +109,7 @@ def ingest_demo(
     if st.exists() and any(not e.get("synthetic") for e in st.entries()):
         raise StoreError("holds real usage data: ingest the synthetic demo into another store", file=st.path)
     if st.exists() and st.ledger().get("secret_fingerprint") not in (None, fingerprint(load_secret())):
-        # a demo store made with another secret (another machine or home): it holds nothing that cannot
-        # be made again from the demo portal in seconds, so it is rebuilt rather than refused
-        log.warning("rebuilding the demo usage store %s: it was made with another usage secret", st.path)
-        shutil.rmtree(st.path)
+        _clear_other_secret(st)
     cat = as_catalog(catalog)
     identity = demo_identity()
     results: list[IngestResult] = []
