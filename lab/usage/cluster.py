@@ -14,14 +14,14 @@ The store is therefore the same, part for part, as a single-process ingest: a ki
 run again elsewhere (its staging folder is started afresh), and a killed client leaves the store as
 it was (nothing is in the ledger until its commit).
 
-**KPIs.** Every KPI reads the per-part summaries (:mod:`lab.usage.summary`): partial aggregates made
-once at ingest. On a cluster, tasks of several month partitions each reduce the months' summary
-counts (:func:`month_partial`) and the client merges the months by concatenation; :class:`ClusterStore`
-hands the merged partials to the same KPI functions (:mod:`lab.usage.kpis`), which add counts, take
-distinct keys over the month key sets (read lazily from the shared store: exact within a month, unions
-across months), rank the full merged counts for a top-N and compute growth after the merge. One
-implementation of each KPI, identical figures to the last digit (the tests compare the JSON byte for
-byte).
+**KPIs.** Every KPI reads the month rollups (:mod:`lab.usage.rollup`) of the per-part summaries
+(:mod:`lab.usage.summary`, partial aggregates made once at ingest). On a cluster, each task computes
+the rollup of a contiguous run of month partitions with the function one process uses over the whole
+store, and the client concatenates them (:class:`ClusterStore`); the KPI functions
+(:mod:`lab.usage.kpis`) then add counts over months, take distinct keys over the month key sets (read
+lazily from the shared store: exact within a month, unions across months), rank the full merged counts
+for a top-N and compute growth after the merge. One implementation of each KPI, identical figures to
+the last digit (the tests compare the JSON byte for byte).
 
 Paths go through :mod:`fsspec`-style strings: local folders and shared mounts are what the tests use;
 an object store (``s3://`` through s3fs) is the next step (docs/guides/cluster.md).
@@ -29,6 +29,8 @@ an object store (``s3://`` through s3fs) is the next step (docs/guides/cluster.m
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import logging
 import os
 from collections.abc import Iterator, Sequence
@@ -40,12 +42,11 @@ import polars as pl
 
 from lab.errors import LabError
 from lab.usage.store import EventStore
-from lab.usage.summary import KEY_KINDS, SUMMARY_SCHEMA
 
 log = logging.getLogger(__name__)
 
 TASKS_PER_WORKER = 2
-"""KPI reduction tasks per worker (each holding several month partitions, dealt round-robin)."""
+"""Rollup tasks per worker (each a contiguous run of month partitions of about equal size)."""
 
 SCHEDULER_ENV = "LAB_DASK_SCHEDULER"
 """Environment variable naming the scheduler (``tcp://host:8786``) every usage command then uses."""
@@ -108,76 +109,73 @@ def connect(workers: int | None = None, scheduler: str | None = None) -> Iterato
 
 
 # ------------------------------------------------------------------------------------------- KPIs
-def month_partial(files: Sequence[str]) -> pl.DataFrame:
-    """A task: the summaries of one or several month partitions reduced to partial counts per month.
+def deal(weights: Sequence[float], k: int) -> list[range]:
+    """Cut items (months, in order) into ``min(k, len(weights))`` contiguous runs of about equal total
+    weight: the m-th cut falls where the running total is nearest ``m/k`` of the whole.
 
-    Returns
-    -------
-    polars.DataFrame
-        Every summary kind but the key lists, ``n`` summed per the other columns (month included).
+    Examples
+    --------
+    >>> deal([1, 1, 1, 1, 4], 2)
+    [range(0, 4), range(4, 5)]
+    >>> deal([1, 2, 3, 4, 5, 6], 3)
+    [range(0, 3), range(3, 5), range(5, 6)]
     """
-    group = [c for c in (*SUMMARY_SCHEMA, "year", "month") if c not in ("n", "key")]
-    return (
-        pl.scan_parquet(list(files), hive_partitioning=True)
-        .filter(~pl.col("kind").is_in(list(KEY_KINDS)))
-        .group_by(group)
-        .agg(pl.col("n").sum())
-        .sort(group, nulls_last=True)
-        .collect()
-    )
+    n = len(weights)
+    k = min(k, n)
+    prefix = list(itertools.accumulate(weights, initial=0.0))
+    bounds = [0]
+    for m in range(1, k):
+        target = prefix[-1] * m / k
+        j = bisect.bisect_left(prefix, target)
+        if j > 0 and (j > n or target - prefix[j - 1] <= prefix[j] - target):
+            j -= 1
+        bounds.append(min(max(j, bounds[-1] + 1), n - (k - m)))
+    bounds.append(n)
+    return [range(a, b) for a, b in itertools.pairwise(bounds) if b > a]
 
 
 class ClusterStore(EventStore):
-    """An :class:`EventStore` whose summary counts are reduced per month partition on a Dask cluster.
+    """An :class:`EventStore` whose month rollups (:mod:`lab.usage.rollup`) are computed on a Dask cluster.
 
-    The KPI functions of :mod:`lab.usage.kpis` take it like any store; only the reading of the summary
-    counts differs (partials from the workers, merged here). The visitors' and accounts' keys, needed
-    only for exact distinct counts over several parts or periods, are read lazily from the shared store
-    by the client, as in one process: shipping every month's key set through the scheduler cost more
-    than the whole suite in one process (bench/cluster.py).
+    The KPI functions of :mod:`lab.usage.kpis` take it like any store; only the computing of the
+    rollups differs: the months are cut into contiguous runs of about equal summary size, one task per
+    run (:data:`TASKS_PER_WORKER` a worker) computes the run's rollup with the very function one
+    process uses (:func:`lab.usage.rollup.rollup_files`), and the client concatenates
+    (:func:`lab.usage.rollup.merge`). A year cut between two runs sends its distinct (application,
+    dataset) pairs, counted after the merge. The visitors' and accounts' keys, needed only for exact
+    distinct counts over several parts or periods, are read lazily from the shared store by the client,
+    as in one process.
     """
 
     def __init__(self, path: str | Path | None, client: Any) -> None:
         super().__init__(path)
         self.client = client
-        self._partials: tuple[Any, pl.DataFrame] | None = None
+        self.tasks = 0
+        """How many tasks the last rollup took."""
 
-    def _merged(self) -> pl.DataFrame | None:
-        files = self.summary_files()
-        if files is None:
-            return None
-        stamp = self._ledger_stamp()
-        if self._partials is not None and self._partials[0] == stamp:
-            return self._partials[1]
-        by_month: dict[str, list[str]] = {}
-        for f in files:
-            by_month.setdefault(str(f.parent), []).append(str(f))
-        # a task per month costs the scheduler about as much as the month's reduction: months are dealt
-        # round-robin (the early months are small) into TASKS_PER_WORKER tasks a worker
-        months = sorted(by_month)
+    def compute_rollups(self, by_month: dict[tuple[int, int], list[str]]) -> dict[str, pl.DataFrame]:
+        """The rollup of the months' summary files, a task per run of months (see the class)."""
+        from lab.usage.rollup import merge, rollup_files
+
+        months = list(by_month)
         workers = max(1, len(self.client.scheduler_info().get("workers", {})))
-        k = min(len(months), TASKS_PER_WORKER * workers)
+        sizes = [sum(os.path.getsize(f) for f in by_month[m]) for m in months]
+        runs = deal(sizes, TASKS_PER_WORKER * workers)
+        if not runs:
+            return rollup_files([])
+        held: dict[int, set[int]] = {}  # year → the runs holding some of its months
+        for j, run in enumerate(runs):
+            for i in run:
+                held.setdefault(months[i][0], set()).add(j)
         futures = [
-            self.client.submit(month_partial, [f for m in months[j::k] for f in by_month[m]], pure=False)
-            for j in range(k)
+            self.client.submit(
+                rollup_files,
+                [f for i in run for f in by_month[months[i]]],
+                sorted(y for y, js in held.items() if js == {j}),
+                pure=False,
+            )
+            for j, run in enumerate(runs)
         ]
-        schema = pl.Schema({**SUMMARY_SCHEMA, "year": pl.Int64, "month": pl.Int64})
-        counts = pl.concat(
-            [
-                pl.DataFrame(schema=schema),
-                *[
-                    r.with_columns(key=pl.lit(None, dtype=pl.UInt64)).select(list(schema))
-                    for r in self.client.gather(futures)
-                ],
-            ],
-            how="vertical_relaxed",
-            rechunk=True,
-        ).sort("year", "month", maintain_order=True)
-        self._partials = (stamp, counts)
-        log.info("summaries reduced on the cluster: %d month partitions in %d tasks", len(months), k)
-        return counts
-
-    def scan_summaries(self) -> pl.LazyFrame | None:
-        """The month partials' counts (see :func:`month_partial`), merged; None without summaries."""
-        merged = self._merged()
-        return None if merged is None else merged.lazy()
+        self.tasks = len(futures)
+        log.info("month rollups on the cluster: %d month partitions in %d tasks", len(months), len(runs))
+        return merge(self.client.gather(futures))

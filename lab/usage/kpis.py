@@ -40,6 +40,7 @@ import polars as pl
 from lab.errors import LabError
 from lab.usage.disclosure import distinct_count, protect, publish_days, residual_rule, window_sums
 from lab.usage.privacy import DEFAULT_MIN_COUNT, suppress
+from lab.usage.rollup import Rollups, rollup
 from lab.usage.schema import PAGE_EVENTS
 from lab.usage.store import EventStore, months_between
 
@@ -156,26 +157,32 @@ def _collect(lf: pl.LazyFrame) -> pl.DataFrame:
     return lf.collect(engine=ENGINE)
 
 
-def _summaries(
-    store: EventStore, start: str | None, end: str | None, use: bool | None
-) -> pl.LazyFrame | None:
-    """The per-part summaries of the window (:mod:`lab.usage.summary`), or None to read the events.
+def _has_summaries(store: EventStore, use: bool | None) -> bool:
+    """Whether the KPIs read the per-part summaries (:mod:`lab.usage.summary`) rather than the events.
 
     ``use`` None: the summaries when every part has one; False: always the events (both give the same
-    numbers; the tests check it)."""
+    numbers; the tests check it); True: the summaries, an error without them."""
     if use is False:
-        return None
-    sums = store.scan_summaries()
-    if sums is None:
+        return False
+    if store.summary_files() is None:
         if use:
             raise KpiError("this store has no per-part summaries: re-ingest its files, or read the events")
-        return None
-    return _window(sums, start, end)
+        return False
+    return True
 
 
-def _n(condition: pl.Expr) -> pl.Expr:
-    """Sum of summary counts ``n`` where ``condition`` holds (0 if none)."""
-    return pl.col("n").filter(condition).sum().cast(pl.Int64)
+def _rollups(store: EventStore, start: str | None, end: str | None, use: bool | None) -> Rollups:
+    """The month rollups (:mod:`lab.usage.rollup`) of the months ``start`` to ``end``: from the
+    per-part summaries (once per store and window; on a cluster, by its tasks), or from the events."""
+    lo, hi = _ym(start, "--from"), _ym(end, "--to")
+    if lo is not None and hi is not None and lo > hi:
+        raise KpiError(f"--from {start} is after --to {end}")
+    if _has_summaries(store, use):
+        got = store.rollups(lo, hi)
+        assert got is not None
+        return got
+    cols = ["year", "month", "channel", "event", "dataset_id", "app_id"]
+    return rollup(_window(store.scan(), start, end).filter("counted").select(*cols, n=pl.lit(1, pl.Int64)))
 
 
 def _totals_from_events(lf: pl.LazyFrame, by: str, tz: str) -> pl.DataFrame:
@@ -202,56 +209,33 @@ def _totals_from_events(lf: pl.LazyFrame, by: str, tz: str) -> pl.DataFrame:
     ).with_columns(pl.col(c).cast(pl.Int64) for c in TOTALS)
 
 
-def _distinct_per_month(store: EventStore, sums: pl.LazyFrame, kind: str, name: str) -> pl.LazyFrame:
-    """Distinct visitors (``kind`` visitor) or accounts (account) per month: the part's own count for a
-    month ingested from one file, the union of the parts' keys for a month of several files."""
+def _distinct_per_month(store: EventStore, parts: pl.DataFrame, kind: str, name: str) -> pl.DataFrame:
+    """Distinct visitors (``kind`` visitor) or accounts (account) per month of the rollup's ``parts``:
+    the part's own count for a month ingested from one file, the union of the parts' keys for a month
+    of several files."""
     keys = ["year", "month"]
-    single = store.parts_per_month().filter(pl.col("parts") == 1).select(keys).lazy()
-    one_part = (
-        sums.filter(pl.col("kind") == f"{kind}s")
-        .join(single, on=keys, how="semi")
-        .group_by(keys)
-        .agg(pl.col("n").sum().alias(name))
-    )
-    multi = store.parts_per_month().filter(pl.col("parts") > 1).select(keys)
+    per_month = store.parts_per_month()
+    single = per_month.filter(pl.col("parts") == 1).select(keys)
+    one_part = parts.join(single, on=keys, how="semi").select(*keys, pl.col(f"{kind}s").alias(name))
+    multi = per_month.filter(pl.col("parts") > 1).select(keys)
     if multi.is_empty():
         return one_part
-    window = sums.select(keys).unique()
-    several = (
+    several = _collect(
         store.scan_summary_keys(kind)
         .join(multi.lazy(), on=keys, how="semi")
-        .join(window, on=keys, how="semi")
+        .join(parts.lazy().select(keys), on=keys, how="semi")
         .group_by(keys)
-        .agg(pl.col("key").n_unique().alias(name))
+        .agg(pl.col("key").n_unique().cast(pl.Int64).alias(name))
     )
-    return pl.concat([one_part, several.with_columns(pl.col(name).cast(pl.Int64))])
+    return pl.concat([one_part, several])
 
 
-def _totals_from_summaries(store: EventStore, sums: pl.LazyFrame) -> pl.DataFrame:
-    """The totals per (year, month) from the per-part summaries."""
-    web = pl.col("channel") == "web"
-    ev = pl.col("event")
+def _totals_from_rollup(store: EventStore, r: Rollups) -> pl.DataFrame:
+    """The totals per (year, month) from the month rollups of the per-part summaries."""
     keys = ["year", "month"]
-    counts, visits, visitors, accounts = pl.collect_all(
-        [
-            sums.filter(pl.col("kind") == "count")
-            .group_by(keys)
-            .agg(
-                page_views=_n(web & ev.is_in(list(PAGE_EVENTS))),
-                dataset_views=_n(web & (ev == "dataset_view")),
-                downloads=_n(web & (ev == "download")),
-                api_calls=_n(ev == "api_call"),
-                signups=_n(ev == "signup"),
-            ),
-            sums.filter((pl.col("kind") == "sessions") & web).group_by(keys).agg(visits=pl.col("n").sum()),
-            _distinct_per_month(store, sums, "visitor", "unique_visitors"),
-            _distinct_per_month(store, sums, "account", "active_accounts"),
-        ],
-        engine=ENGINE,
-    )
-    out = counts
-    for part in (visits, visitors, accounts):
-        out = out.join(part, on=keys, how="full", coalesce=True)
+    out = r["counts"].join(r["parts"].select(*keys, "visits"), on=keys, how="full", coalesce=True)
+    for kind, name in (("visitor", "unique_visitors"), ("account", "active_accounts")):
+        out = out.join(_distinct_per_month(store, r["parts"], kind, name), on=keys, how="full", coalesce=True)
     return out.with_columns(pl.col(c).cast(pl.Int64).fill_null(0) for c in TOTALS).select(*keys, *TOTALS)
 
 
@@ -342,9 +326,8 @@ def _raw_totals(
     :func:`portal_totals`)."""
     tz = st.timezone
     first, last = (months[0], months[-1]) if months else (start, end)
-    sums = _summaries(st, first, last, use_summaries) if by == "month" else None
-    if sums is not None:
-        agg = _totals_from_summaries(st, sums)
+    if by == "month" and _has_summaries(st, use_summaries):
+        agg = _totals_from_rollup(st, _rollups(st, first, last, use_summaries))
     else:
         agg = _totals_from_events(_window(st.scan(), first, last).filter("counted"), by, tz)
     calendar = pl.DataFrame(
@@ -384,7 +367,7 @@ def _distinct_keys(store: EventStore, kind: str, use: bool | None) -> pl.DataFra
     """``period`` (``YYYY-MM``), ``key``: the visitors (``kind`` visitor) or accounts counted each month."""
     if kind == "account":
         lf = _account_keys(store, None, None, use)
-    elif _summaries(store, None, None, use) is not None:
+    elif _has_summaries(store, use):
         lf = store.scan_summary_keys("visitor")
     else:
         lf = (
@@ -480,17 +463,19 @@ def _fill_from_facts(store: EventStore, table: pl.DataFrame, source: str | None 
 def _counted_rows(store: EventStore, start: str | None, end: str | None, use: bool | None) -> pl.LazyFrame:
     """Counted events as ``year, month, channel, event, dataset_id, app_id, n``: one row per
     (part, channel, event, dataset, app) with its count from the summaries, or one row per event
-    (``n`` = 1) from the events. Every count-based KPI sums ``n``."""
-    sums = _summaries(store, start, end, use)
+    (``n`` = 1) from the events. Only for distinct datasets per application over a whole window (no
+    month rollup tells them); every other KPI reads the rollups (:func:`_rollups`)."""
     cols = ["year", "month", "channel", "event", "dataset_id", "app_id"]
-    if sums is not None:
-        return sums.filter(pl.col("kind") == "count").select(*cols, "n")
+    if _has_summaries(store, use):
+        sums = store.scan_summaries()
+        assert sums is not None
+        return _window(sums, start, end).filter(pl.col("kind") == "count").select(*cols, "n")
     return _window(store.scan(), start, end).filter("counted").select(*cols, n=pl.lit(1, dtype=pl.Int64))
 
 
 def _account_keys(store: EventStore, start: str | None, end: str | None, use: bool | None) -> pl.LazyFrame:
     """``year, month, key``: the accounts active (a counted API call or login) in each part."""
-    if _summaries(store, start, end, use) is not None:
+    if _has_summaries(store, use):
         return _window(store.scan_summary_keys("account"), start, end)
     return (
         _window(store.scan(), start, end)
@@ -540,17 +525,8 @@ def monthly_facts(
         return table.filter(pl.col("month") >= date(lo // 100, lo % 100, 1))
     months = _period_months(st, start, end)
     first, last = (months[0], months[-1]) if months else (start, end)
-    rows = _counted_rows(st, first, last, use_summaries).filter(pl.col("dataset_id").is_not_null())
-    ch, ev = pl.col("channel"), pl.col("event")
     counts = (
-        _collect(
-            rows.group_by("year", "month", "dataset_id").agg(
-                dataset_views=_n((ch == "web") & (ev == "dataset_view")),
-                downloads=_n((ch == "web") & (ev == "download")),
-                api_calls=_n(ev == "api_call"),
-                channel_requests=_n(ch.is_in(["zalo", "sms", "app"])),
-            )
-        )
+        _rollups(st, first, last, use_summaries)["datasets"]
         .with_columns(month=pl.date(pl.col("year"), pl.col("month"), 1))
         .drop("year")
     )
@@ -656,9 +632,12 @@ def channel_mix(
     st = as_store(store)
     if min_count > 1:
         return _published_mix(st, start, end, by, min_count, use_summaries)
-    rows = _counted_rows(st, start, end, use_summaries).filter(~pl.col("event").is_in(["signup", "login"]))
     keys = ["year"] if by == "year" else ["year", "month"]
-    counts = _collect(rows.group_by(*keys, "channel").agg(requests=pl.col("n").sum().cast(pl.Int64)))
+    counts = (
+        _rollups(st, start, end, use_summaries)["channels"]
+        .group_by(*keys, "channel")
+        .agg(pl.col("requests").sum().cast(pl.Int64))
+    )
     period = (
         pl.col("year").cast(pl.String)
         if by == "year"
@@ -689,24 +668,30 @@ def monthly_series(
     channel: str | None = None,
     use_summaries: bool | None = None,
 ) -> pl.DataFrame:
-    """Counted requests per month and ``by`` (``channel``, ``app_id``, ``dataset_id``) from the first
-    month of the data to ``end``, unprotected: ``period`` (``YYYY-MM``), ``by``, ``requests``. ``event``
-    keeps one event (``api_call``); default every request (no sign-up or login). The input of
-    :mod:`lab.usage.disclosure`, whose periods are formed over the whole series."""
+    """Counted requests per month and ``by`` from the first month of the data to ``end``, unprotected:
+    ``period`` (``YYYY-MM``), ``by``, ``requests``. The input of :mod:`lab.usage.disclosure`, whose
+    periods are formed over the whole series. The series the KPIs publish (read from the month rollups):
+
+    * ``by="channel"``: every request (no sign-up or login) per channel;
+    * ``by="app_id", event="api_call"``: API calls per application;
+    * ``by="dataset_id"`` with ``event="dataset_view", channel="web"``, ``event="download",
+      channel="web"`` or ``event="api_call"``: a dataset's views, downloads or API calls (events that
+      name no dataset are left out).
+    """
     st = as_store(store)
-    rows = _counted_rows(st, None, end, use_summaries)
-    rows = (
-        rows.filter(pl.col("event") == event)
-        if event
-        else rows.filter(~pl.col("event").is_in(["signup", "login"]))
-    )
-    if channel:
-        rows = rows.filter(pl.col("channel") == channel)
-    return (
-        _collect(rows.group_by("year", "month", by).agg(requests=pl.col("n").sum().cast(pl.Int64)))
-        .select(_ym_text().alias("period"), pl.col(by).cast(pl.String), "requests")
-        .sort(by, "period")
-    )
+    r = _rollups(st, None, end, use_summaries)
+    per_dataset = {("dataset_view", "web"): "dataset_views", ("download", "web"): "downloads"}
+    per_dataset[("api_call", None)] = "api_calls"
+    if by == "channel" and event is None and channel is None:
+        frame = r["channels"]
+    elif by == "app_id" and event == "api_call" and channel is None:
+        frame = r["apps"].rename({"api_calls": "requests"})
+    elif by == "dataset_id" and (event, channel) in per_dataset:
+        column = per_dataset[(event, channel)]
+        frame = r["datasets"].filter(pl.col(column) > 0).rename({column: "requests"})
+    else:
+        raise KpiError(f"no monthly series of {by} for event {event} and channel {channel}")
+    return frame.select(_ym_text().alias("period"), pl.col(by).cast(pl.String), "requests").sort(by, "period")
 
 
 def quarter_of_month(month: pl.Expr) -> pl.Expr:
@@ -799,15 +784,12 @@ def top_datasets(
             )
         )
     elif source in (None, EVENTS):
-        rows = _counted_rows(st, start, end, use_summaries).filter(
-            (pl.col("event") == event) & pl.col("dataset_id").is_not_null()
-        )
-        if metric != "api_calls":
-            rows = rows.filter(pl.col("channel") == "web")
         parts.append(
-            _collect(
-                rows.group_by("dataset_id").agg(pl.col("n").sum().cast(pl.Int64).alias(metric))
-            ).with_columns(source=pl.lit(EVENTS))
+            _rollups(st, start, end, use_summaries)["datasets"]
+            .filter(pl.col(metric) > 0)
+            .group_by("dataset_id")
+            .agg(pl.col(metric).sum().cast(pl.Int64))
+            .with_columns(source=pl.lit(EVENTS))
         )
     if source != EVENTS and metric in DATASET_FACTS:
         parts.append(_dataset_facts(st, metric, start, end, source))
@@ -874,14 +856,7 @@ def api_calls_per_app(
     st = as_store(store)
     if min_count > 1:
         return _published_apps(st, start, end, by, min_count, use_summaries)
-    rows = _counted_rows(st, start, end, use_summaries).filter(pl.col("event") == "api_call")
-    keys = {"year": ["year"], "month": ["year", "month"], None: []}[by]
-    counts = _collect(
-        rows.group_by(*keys, "app_id").agg(
-            api_calls=pl.col("n").sum().cast(pl.Int64),
-            datasets=pl.col("dataset_id").drop_nulls().n_unique().cast(pl.Int64),
-        )
-    )
+    counts = _app_counts(st, start, end, by, use_summaries)
     period = {
         "year": pl.col("year").cast(pl.String),
         "month": pl.format("{}-{}", pl.col("year"), pl.col("month").cast(pl.String).str.zfill(2)),
@@ -891,6 +866,26 @@ def api_calls_per_app(
         ["period", "api_calls", "app_id"], descending=[False, True, False], nulls_last=True
     )
     return suppress(table, ["api_calls", "datasets"], min_count)
+
+
+def _app_counts(
+    st: EventStore, start: str | None, end: str | None, by: str | None, use: bool | None
+) -> pl.DataFrame:
+    """API calls and distinct datasets called per application and year (``year, app_id, api_calls,
+    datasets``), month (``year, month, …``) or over the whole window (``app_id, …``)."""
+    if by is None:  # distinct over the whole window: no month rollup tells it
+        rows = _counted_rows(st, start, end, use).filter(pl.col("event") == "api_call")
+        return _collect(
+            rows.group_by("app_id").agg(
+                api_calls=pl.col("n").sum().cast(pl.Int64),
+                datasets=pl.col("dataset_id").drop_nulls().n_unique().cast(pl.Int64),
+            )
+        )
+    r = _rollups(st, start, end, use)
+    if by == "month":
+        return r["apps"]
+    calls = r["apps"].group_by("year", "app_id").agg(pl.col("api_calls").sum())
+    return calls.join(r["app_years"], on=["year", "app_id"], how="left", nulls_equal=True)
 
 
 def _published_apps(
@@ -919,13 +914,10 @@ def _published_apps(
         bucket=bucket,
     )
     wholes = dict(total.select("bucket", "requests").iter_rows())
-    rows = _counted_rows(st, start, end, use).filter(pl.col("event") == "api_call")
     period = {"year": pl.col("year").cast(pl.String), "month": _ym_text(), None: pl.lit("all")}[by]
-    datasets = _collect(
-        rows.group_by(period.alias("bucket"), "app_id").agg(
-            datasets=pl.col("dataset_id").drop_nulls().n_unique().cast(pl.Int64)
-        )
-    ).with_columns(pl.col("app_id").fill_null(""))
+    datasets = _app_counts(st, start, end, by, use).select(
+        period.alias("bucket"), pl.col("app_id").fill_null(""), "datasets"
+    )
     parts = []
     for (name,), frame in sums.with_columns(
         pl.when(pl.col("requests") == 0).then(None).otherwise(pl.col("requests")).alias("requests")
@@ -974,17 +966,16 @@ def accounts_per_quarter(
     if min_count > 1:
         return _published_accounts(st, start, end, min_count, use_summaries)
     quarter = pl.format("{}-Q{}", pl.col("year"), (pl.col("month") - 1) // 3 + 1).alias("quarter")
-    signups, active = pl.collect_all(
-        [
-            _counted_rows(st, start, end, use_summaries)
-            .filter(pl.col("event") == "signup")
-            .group_by(quarter)
-            .agg(signups=pl.col("n").sum().cast(pl.Int64)),
-            _account_keys(st, start, end, use_summaries)
-            .group_by(quarter)
-            .agg(active_accounts=pl.col("key").n_unique().cast(pl.Int64)),
-        ],
-        engine=ENGINE,
+    signups = (
+        _rollups(st, start, end, use_summaries)["counts"]
+        .filter(pl.col("signups") > 0)
+        .group_by(quarter)
+        .agg(pl.col("signups").sum().cast(pl.Int64))
+    )
+    active = _collect(
+        _account_keys(st, start, end, use_summaries)
+        .group_by(quarter)
+        .agg(active_accounts=pl.col("key").n_unique().cast(pl.Int64))
     )
     counts = (
         signups.join(active, on="quarter", how="full", coalesce=True)
@@ -1001,12 +992,11 @@ def _published_accounts(
     safe periods wholly inside it; active accounts, a distinct count, are published per month only
     (:mod:`lab.usage.disclosure`), so the quarter's is null, flagged."""
     _window(pl.LazyFrame({"year": [0], "month": [0]}), start, end)
-    signups = _collect(
-        _counted_rows(st, None, end, use)
-        .filter(pl.col("event") == "signup")
-        .group_by("year", "month")
-        .agg(signups=pl.col("n").sum().cast(pl.Int64))
-    ).select(_ym_text().alias("period"), "signups")
+    signups = (
+        _rollups(st, None, end, use)["counts"]
+        .filter(pl.col("signups") > 0)
+        .select(_ym_text().alias("period"), pl.col("signups").cast(pl.Int64))
+    )
     every = pl.DataFrame({"period": _period_months(st, None, end)}, schema={"period": pl.String})
     signups = every.join(signups, on="period", how="full", coalesce=True).with_columns(
         pl.col("signups").fill_null(0)

@@ -101,6 +101,7 @@ class EventStore:
         self.path = Path(path).expanduser() if path else default_store_path()
         self._timezone = timezone
         self._summary_cache: tuple[tuple[int, int] | None, pl.DataFrame] | None = None
+        self._rollup_cache: dict[tuple[Any, ...], dict[str, pl.DataFrame]] = {}
 
     def __repr__(self) -> str:
         return f"EventStore({str(self.path)!r})"
@@ -199,6 +200,34 @@ class EventStore:
             )
         self._summary_cache = (stamp, frame)
         return frame.lazy()
+
+    def rollups(self, lo: int | None = None, hi: int | None = None) -> dict[str, pl.DataFrame] | None:
+        """The month rollups (:mod:`lab.usage.rollup`) of the summaries of months ``lo`` to ``hi``
+        (``YYYYMM``, inclusive; None = open); None if some part has no summary.
+
+        Kept per window until the ledger changes: the KPI suite computes them once.
+        """
+        files = self.summary_files()
+        if files is None:
+            return None
+        by_month: dict[tuple[int, int], list[str]] = {}
+        for f in files:
+            y, m = (int(p.split("=")[1]) for p in (f.parent.parent.name, f.parent.name))
+            if (lo is None or y * 100 + m >= lo) and (hi is None or y * 100 + m <= hi):
+                by_month.setdefault((y, m), []).append(str(f))
+        months = sorted(by_month)
+        key = (self._ledger_stamp(), months[0] if months else None, months[-1] if months else None)
+        if key not in self._rollup_cache:  # the windows of the ledger's last state only
+            kept = {k: v for k, v in self._rollup_cache.items() if k[0] == key[0]}
+            self._rollup_cache = {**kept, key: self.compute_rollups({m: by_month[m] for m in months})}
+        return self._rollup_cache[key]
+
+    def compute_rollups(self, by_month: dict[tuple[int, int], list[str]]) -> dict[str, pl.DataFrame]:
+        """The rollup of the summary files of some months, ``{(year, month): [file, …]}``, in months
+        order (one process; :class:`lab.usage.cluster.ClusterStore` spreads it over a cluster)."""
+        from lab.usage.rollup import rollup_files
+
+        return rollup_files([f for files in by_month.values() for f in files])
 
     def scan_summary_keys(self, kind: str) -> pl.LazyFrame:
         """The ``visitor`` or ``account`` keys of every part's summary: ``year, month, key`` (lazy)."""
