@@ -131,17 +131,22 @@ def test_an_ingest_on_three_workers_builds_the_same_store(
 
 
 def test_month_rollups_on_the_cluster_are_exact(single: Path, client: Any) -> None:
-    """The rollups the tasks compute and the client merges are the single process's, frame by frame."""
+    """The rollups the tasks compute and the client merges are the single process's, frame by frame;
+    the KPIs computed per range of datasets on the workers are the single process's."""
     plain = EventStore(single).rollups()
     on = cluster.ClusterStore(single, client)
     merged = on.rollups()
     assert plain is not None and merged is not None
-    assert on.tasks > 1  # a real split of the months between tasks
+    assert on.rollup_tasks > 1  # a real split of the months between tasks
     assert plain.keys() == merged.keys()
     for name, frame in plain.items():
         cols = frame.columns
         assert frame.sort(cols, nulls_last=True).equals(merged[name].sort(cols, nulls_last=True)), name
     assert plain["datasets"].height > 100 and plain["app_years"].height > 0
+    # the datasets' series (fact table, top lists) cut into ranges of datasets, a task each
+    frames = kpi_suite(on)
+    assert on.series_tasks >= 4 * 2
+    assert_same_kpis(kpi_suite(single), frames)
 
 
 def run_lab(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:

@@ -5,11 +5,13 @@ cluster deals."""
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import polars as pl
 import pytest
 
-from lab.usage.cluster import deal
-from lab.usage.kpis import _rollups
+from lab.usage.cluster import cut_series, deal
+from lab.usage.kpis import _rollups, dataset_sums, kpi_suite
 from lab.usage.rollup import merge, rollup_files
 from lab.usage.store import EventStore
 from lab.usage.synthetic import generate_store
@@ -89,3 +91,32 @@ def test_deal_cuts_contiguous_runs_of_equal_weight(weights: list[int], k: int, e
     runs = deal(weights, k)
     assert runs == expected
     assert [i for r in runs for i in r] == list(range(len(weights)))
+
+
+def test_series_cut_by_datasets_give_the_whole_answer(store: EventStore) -> None:
+    """The pieces a cluster's tasks get: every dataset whole in one piece, contiguous ranges in order;
+    a KPI per piece, put together, is the KPI over the whole frame."""
+    datasets = store.rollups()["datasets"]  # type: ignore[index]
+    pieces = cut_series(datasets, "dataset_id", 5)
+    assert len(pieces) == 5 and sum(p.height for p in pieces) == datasets.height
+    ranges = [(p["dataset_id"].min(), p["dataset_id"].max()) for p in pieces]
+    assert all(hi < lo for (_, hi), (lo, _) in pairwise(ranges))
+    whole = dataset_sums(datasets, "downloads", "2023-04", "2024-09", 5)
+    cut = pl.concat([dataset_sums(p, "downloads", "2023-04", "2024-09", 5) for p in pieces])
+    assert whole.height > 100 and whole.sort("dataset_id").equals(cut.sort("dataset_id"))
+    assert cut_series(datasets.head(0), "dataset_id", 5)[0].is_empty()
+
+
+def test_a_store_whose_series_are_cut_publishes_the_same_kpis(store: EventStore) -> None:
+    """What ClusterStore.map_series does, without a cluster: the suite is the same frame for frame."""
+
+    class Cut(EventStore):
+        def map_series(self, fn, frame, key, *args):  # type: ignore[no-untyped-def]
+            return [fn(piece, *args) for piece in cut_series(frame, key, 7)]
+
+    one = kpi_suite(store, n=5)
+    cut = kpi_suite(Cut(store.path), n=5)
+    assert one.keys() == cut.keys()
+    for name in one:
+        assert one[name].equals(cut[name]), name
+    assert one["facts"].height > 1000 and one["facts"]["value_suppressed"].any()

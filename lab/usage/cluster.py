@@ -33,7 +33,7 @@ import bisect
 import itertools
 import logging
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -47,6 +47,10 @@ log = logging.getLogger(__name__)
 
 TASKS_PER_WORKER = 2
 """Rollup tasks per worker (each a contiguous run of month partitions of about equal size)."""
+
+SERIES_TASKS_PER_WORKER = 1
+"""Tasks per worker of a call over the datasets' series (:meth:`ClusterStore.map_series`): its pieces
+are of equal rows, and each task adds a round trip and the transfer of its piece and result."""
 
 SCHEDULER_ENV = "LAB_DASK_SCHEDULER"
 """Environment variable naming the scheduler (``tcp://host:8786``) every usage command then uses."""
@@ -150,8 +154,10 @@ class ClusterStore(EventStore):
     def __init__(self, path: str | Path | None, client: Any) -> None:
         super().__init__(path)
         self.client = client
-        self.tasks = 0
-        """How many tasks the last rollup took."""
+        self.rollup_tasks = 0
+        """How many rollup tasks this store submitted."""
+        self.series_tasks = 0
+        """How many series tasks (:meth:`map_series`) this store submitted."""
 
     def compute_rollups(self, by_month: dict[tuple[int, int], list[str]]) -> dict[str, pl.DataFrame]:
         """The rollup of the months' summary files, a task per run of months (see the class)."""
@@ -176,6 +182,37 @@ class ClusterStore(EventStore):
             )
             for j, run in enumerate(runs)
         ]
-        self.tasks = len(futures)
+        self.rollup_tasks += len(futures)
         log.info("month rollups on the cluster: %d month partitions in %d tasks", len(months), len(runs))
         return merge(self.client.gather(futures))
+
+    def map_series(
+        self, fn: Callable[..., pl.DataFrame], frame: pl.DataFrame, key: str, *args: Any
+    ) -> list[pl.DataFrame]:
+        """``fn(piece, *args)`` on the workers, a task per piece of :func:`cut_series`
+        (:data:`SERIES_TASKS_PER_WORKER` a worker)."""
+        workers = max(1, len(self.client.scheduler_info().get("workers", {})))
+        pieces = cut_series(frame, key, SERIES_TASKS_PER_WORKER * workers)
+        if len(pieces) <= 1:
+            return [fn(frame, *args)]
+        data = self.client.scatter(pieces, hash=False)
+        futures = [self.client.submit(fn, d, *args, pure=False) for d in data]
+        self.series_tasks += len(futures)
+        return list(self.client.gather(futures))
+
+
+def cut_series(frame: pl.DataFrame, key: str, k: int) -> list[pl.DataFrame]:
+    """``frame`` cut into at most ``k`` pieces of contiguous ranges of ``key`` values (sorted) with
+    about equal rows: every series (one ``key`` value) whole in one piece, the pieces in key order."""
+    sizes = frame.group_by(key).len().sort(key, nulls_last=True)
+    runs = deal(sizes.get_column("len").to_list(), k)
+    if len(runs) <= 1:
+        return [frame]
+    lookup = pl.DataFrame(
+        {key: sizes.get_column(key), "__piece": [j for j, run in enumerate(runs) for _ in run]},
+        schema_overrides={"__piece": pl.Int64},
+    )
+    pieces = frame.join(lookup, on=key, how="left", nulls_equal=True).partition_by(
+        "__piece", maintain_order=True, include_key=False, as_dict=True
+    )
+    return [pieces[(j,)] for j in range(len(runs))]

@@ -516,15 +516,9 @@ def monthly_facts(
         source, metric, dataset, month. Every dataset seen in the window gets every month of the window.
     """
     st = as_store(store)
-    if min_count > 1:  # the safe-period rule over each series' whole history, then the window
-        history = monthly_facts(st, end=end, min_count=0, imported=imported, use_summaries=use_summaries)
-        table = protect(history, ["value"], min_count, order="month", by=["source", "metric", "dataset_id"])
-        lo = _ym(start, "--from")
-        if lo is None:
-            return table
-        return table.filter(pl.col("month") >= date(lo // 100, lo % 100, 1))
-    months = _period_months(st, start, end)
-    first, last = (months[0], months[-1]) if months else (start, end)
+    protecting = min_count > 1  # the safe-period rule over each series' whole history, then the window
+    months = _period_months(st, None if protecting else start, end)
+    first, last = (months[0], months[-1]) if months else (None if protecting else start, end)
     counts = (
         _rollups(st, first, last, use_summaries)["datasets"]
         .with_columns(month=pl.date(pl.col("year"), pl.col("month"), 1))
@@ -532,34 +526,78 @@ def monthly_facts(
     )
     coverage = st.coverage()
     covered = {
-        m: coverage.filter(pl.col("family").is_in(list(fams))).get_column("month").unique().implode()
+        m: coverage.filter(pl.col("family").is_in(list(fams))).get_column("month").unique().to_list()
         for m, fams in METRIC_FAMILIES.items()
     }
+    dates = [date(int(m[:4]), int(m[5:]), 1) for m in months]
+    # each dataset's series apart: one call in one process, a task per range of datasets on a cluster;
+    # the pieces' rows are put back in (metric, dataset, month) order
+    pieces = st.map_series(event_facts, counts, "dataset_id", dates, covered, min_count)
+    table = pl.concat([p.filter(pl.col("metric") == m) for m in DATASET_METRICS for p in pieces])
+    if imported:
+        extra = _imported_filled(st, None if protecting else start, end).sort(
+            "source", "metric", "dataset_id", "month", nulls_last=True
+        )
+        table = pl.concat([table, _publish_facts(extra, min_count)], how="vertical_relaxed")
+    lo = _ym(start, "--from")
+    if not protecting or lo is None:
+        return table
+    return table.filter(pl.col("month") >= date(lo // 100, lo % 100, 1))
+
+
+def event_facts(
+    counts: pl.DataFrame, months: list[date], covered: dict[str, list[date]], min_count: int
+) -> pl.DataFrame:
+    """The events' rows of the fact table (:func:`monthly_facts`) for the datasets of ``counts``.
+
+    Parameters
+    ----------
+    counts
+        The month rollup's ``datasets`` frame (``month`` as a date) of some datasets.
+    months
+        Every month of the table, in order.
+    covered
+        Per metric of :data:`DATASET_METRICS`, the months an input covers (others are null).
+    min_count
+        As for :func:`monthly_facts`.
+
+    Returns
+    -------
+    polars.DataFrame
+        Every dataset × month × metric, in (metric, dataset, month) order, published. Each series
+        (dataset and metric) is published on its own, so any cut of the datasets gives the same rows.
+    """
     # datasets (sorted) × months (in order), then the counts: rows come out in (dataset, month) order,
     # and the unpivot in (metric, dataset, month) order, with no sort of the large table
     wide = (
         counts.select(pl.col("dataset_id").unique().sort())
-        .join(
-            pl.DataFrame(
-                {"month": [date(int(m[:4]), int(m[5:]), 1) for m in months]}, schema={"month": pl.Date}
-            ),
-            how="cross",
-        )
+        .join(pl.DataFrame({"month": months}, schema={"month": pl.Date}), how="cross")
         .join(counts, on=["month", "dataset_id"], how="left", maintain_order="left")
         .with_columns(
-            pl.when(pl.col("month").is_in(covered[m])).then(pl.col(m).cast(pl.Int64).fill_null(0)).alias(m)
+            pl.when(pl.col("month").is_in(pl.Series(covered[m], dtype=pl.Date).implode()))
+            .then(pl.col(m).cast(pl.Int64).fill_null(0))
+            .alias(m)
             for m in DATASET_METRICS
         )
     )
     table = wide.unpivot(
         index=["month", "dataset_id"], on=list(DATASET_METRICS), variable_name="metric", value_name="value"
     ).with_columns(source=pl.lit("events"), partial=pl.lit(False))
-    if imported:
-        extra = _imported_filled(st, start, end).sort(
-            "source", "metric", "dataset_id", "month", nulls_last=True
-        )
-        table = pl.concat([table, extra], how="vertical_relaxed")
-    return suppress(table, ["value"], min_count)
+    return _publish_facts(table, min_count)
+
+
+def _publish_facts(table: pl.DataFrame, min_count: int) -> pl.DataFrame:
+    """Fact rows published: by the safe-period rule over each series (source, metric, dataset) when
+    ``min_count`` is above 1, else every cell as it is (with its ``value_suppressed`` flag)."""
+    if min_count <= 1:
+        return suppress(table, ["value"], min_count)
+    return protect(
+        suppress(table, ["value"], 0),
+        ["value"],
+        min_count,
+        order="month",
+        by=["source", "metric", "dataset_id"],
+    )
 
 
 def _imported_filled(store: EventStore, start: str | None, end: str | None) -> pl.DataFrame:
@@ -687,11 +725,37 @@ def monthly_series(
     elif by == "app_id" and event == "api_call" and channel is None:
         frame = r["apps"].rename({"api_calls": "requests"})
     elif by == "dataset_id" and (event, channel) in per_dataset:
-        column = per_dataset[(event, channel)]
-        frame = r["datasets"].filter(pl.col(column) > 0).rename({column: "requests"})
+        return _dataset_series(r["datasets"], per_dataset[(event, channel)])
     else:
         raise KpiError(f"no monthly series of {by} for event {event} and channel {channel}")
     return frame.select(_ym_text().alias("period"), pl.col(by).cast(pl.String), "requests").sort(by, "period")
+
+
+def _dataset_series(datasets: pl.DataFrame, metric: str) -> pl.DataFrame:
+    """The monthly series of one metric per dataset from the rollup's ``datasets`` frame (months with
+    none left out): ``period``, ``dataset_id``, ``requests``."""
+    return (
+        datasets.filter(pl.col(metric) > 0)
+        .select(
+            _ym_text().alias("period"), pl.col("dataset_id").cast(pl.String), pl.col(metric).alias("requests")
+        )
+        .sort("dataset_id", "period")
+    )
+
+
+def dataset_sums(
+    datasets: pl.DataFrame, metric: str, start: str | None, end: str | None, min_count: int
+) -> pl.DataFrame:
+    """Each dataset's published ``metric`` over the window by the safe-period rule (the sum of its safe
+    periods wholly inside; a dataset whose sum is 0 or hidden is left out): ``dataset_id, <metric>,
+    source``. ``datasets`` is the month rollup's frame from the first month of the data, any set of
+    datasets (each dataset's series stands alone)."""
+    sums = window_sums(
+        _dataset_series(datasets, metric), "requests", start, end, min_count, by=["dataset_id"]
+    )
+    return sums.filter(pl.col("requests") > 0).select(
+        "dataset_id", pl.col("requests").cast(pl.Int64).alias(metric), source=pl.lit(EVENTS)
+    )
 
 
 def quarter_of_month(month: pl.Expr) -> pl.Expr:
@@ -763,25 +827,15 @@ def top_datasets(
         raise KpiError("--n must be at least 1")
     st = as_store(store)
     _check_source(st, source)
-    event = {"dataset_views": "dataset_view", "downloads": "download", "api_calls": "api_call"}[metric]
     parts = []
     if source in (None, EVENTS) and min_count > 1:
         # the safe-period rule: each dataset's sum of whole periods inside the window; a dataset whose
         # sum is suppressed is left out (never added to imported figures, which would reveal it)
         _window(pl.LazyFrame({"year": [0], "month": [0]}), start, end)
-        series = monthly_series(
-            st,
-            "dataset_id",
-            end=end,
-            event=event,
-            channel=None if metric == "api_calls" else "web",
-            use_summaries=use_summaries,
-        ).filter(pl.col("dataset_id").is_not_null())
-        sums = window_sums(series, "requests", start, end, min_count, by=["dataset_id"])
+        datasets = _rollups(st, None, end, use_summaries)["datasets"]
+        # each dataset's series apart: one call in one process, a task per range of datasets on a cluster
         parts.append(
-            sums.filter(pl.col("requests") > 0).select(
-                "dataset_id", pl.col("requests").cast(pl.Int64).alias(metric), source=pl.lit(EVENTS)
-            )
+            pl.concat(st.map_series(dataset_sums, datasets, "dataset_id", metric, start, end, min_count))
         )
     elif source in (None, EVENTS):
         parts.append(

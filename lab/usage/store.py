@@ -27,7 +27,7 @@ import json
 import logging
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -100,8 +100,9 @@ class EventStore:
     def __init__(self, path: str | Path | None = None, *, timezone: str | None = None) -> None:
         self.path = Path(path).expanduser() if path else default_store_path()
         self._timezone = timezone
-        self._summary_cache: tuple[tuple[int, int] | None, pl.DataFrame] | None = None
+        self._summary_cache: tuple[tuple[int, ...] | None, pl.DataFrame] | None = None
         self._rollup_cache: dict[tuple[Any, ...], dict[str, pl.DataFrame]] = {}
+        self._memo: dict[str, tuple[tuple[int, ...] | None, Any]] = {}
 
     def __repr__(self) -> str:
         return f"EventStore({str(self.path)!r})"
@@ -166,12 +167,25 @@ class EventStore:
         """The Parquet files of the store (only those the ledger lists), in ledger order."""
         return [self.path / p for e in self.entries(kind) for p in e.get("parts", [])]
 
+    def _memoised(self, name: str, make: Callable[[], Any]) -> Any:
+        """``make()``, kept until the ledger changes (what the KPIs ask many times of one store)."""
+        stamp = self._ledger_stamp()
+        hit = self._memo.get(name)
+        if hit is None or hit[0] != stamp:
+            hit = self._memo[name] = (stamp, make())
+        return hit[1]
+
     def summary_files(self) -> list[Path] | None:
         """The per-part summaries (:mod:`lab.usage.summary`), or None if some event part has none."""
-        entries = self.entries("events")
-        if any(len(e.get("summaries", [])) != len(e.get("parts", [])) for e in entries):
-            return None
-        return [self.path / p for e in entries for p in e.get("summaries", [])]
+
+        def make() -> tuple[Path, ...] | None:
+            entries = self.entries("events")
+            if any(len(e.get("summaries", [])) != len(e.get("parts", [])) for e in entries):
+                return None
+            return tuple(self.path / p for e in entries for p in e.get("summaries", []))
+
+        files = self._memoised("summary_files", make)
+        return None if files is None else list(files)
 
     def scan_summaries(self) -> pl.LazyFrame | None:
         """The per-part summary counts (every kind but the key lists) with ``year`` and ``month``;
@@ -229,6 +243,20 @@ class EventStore:
 
         return rollup_files([f for files in by_month.values() for f in files])
 
+    def map_series(
+        self, fn: Callable[..., pl.DataFrame], frame: pl.DataFrame, key: str, *args: Any
+    ) -> list[pl.DataFrame]:
+        """``fn(frame, *args)`` where each series (one value of ``key``) is computed on its own: in one
+        process one call over the whole frame; :class:`lab.usage.cluster.ClusterStore` makes a task of
+        each range of keys. The caller puts the pieces' rows back in order.
+
+        Returns
+        -------
+        list
+            The pieces, in the order of their keys.
+        """
+        return [fn(frame, *args)]
+
     def scan_summary_keys(self, kind: str) -> pl.LazyFrame:
         """The ``visitor`` or ``account`` keys of every part's summary: ``year, month, key`` (lazy)."""
         files = self.summary_files() or []
@@ -250,12 +278,13 @@ class EventStore:
         frame = pl.DataFrame(rows, schema={"year": pl.Int64, "month": pl.Int64}, orient="row")
         return frame.group_by("year", "month").agg(parts=pl.len())
 
-    def _ledger_stamp(self) -> tuple[int, int] | None:
+    def _ledger_stamp(self) -> tuple[int, ...] | None:
+        """What changes whenever the ledger is written (each commit renames a new file into place)."""
         try:
             st = (self.path / LEDGER).stat()
         except OSError:
             return None
-        return (st.st_mtime_ns, st.st_size)
+        return (st.st_ino, st.st_mtime_ns, st.st_size)
 
     # ----------------------------------------------------------------------------------- reading
     def scan(self) -> pl.LazyFrame:
@@ -302,19 +331,23 @@ class EventStore:
         polars.DataFrame
             ``family`` and ``month`` (date, first day), one row per covered pair.
         """
-        rows = [
-            (family, month)
-            for e in self.entries("events")
-            if e.get("first_month") and e.get("last_month")
-            for family in e.get("covers", [])
-            for month in months_between(e["first_month"], e["last_month"])
-        ]
-        frame = pl.DataFrame(rows, schema={"family": pl.String, "month": pl.String}, orient="row")
-        return (
-            frame.unique()
-            .select("family", month=(pl.col("month") + "-01").str.to_date())
-            .sort("family", "month")
-        )
+
+        def make() -> pl.DataFrame:
+            rows = [
+                (family, month)
+                for e in self.entries("events")
+                if e.get("first_month") and e.get("last_month")
+                for family in e.get("covers", [])
+                for month in months_between(e["first_month"], e["last_month"])
+            ]
+            frame = pl.DataFrame(rows, schema={"family": pl.String, "month": pl.String}, orient="row")
+            return (
+                frame.unique()
+                .select("family", month=(pl.col("month") + "-01").str.to_date())
+                .sort("family", "month")
+            )
+
+        return self._memoised("coverage", make)
 
     # ----------------------------------------------------------------------------------- writing
     @contextlib.contextmanager
