@@ -5,30 +5,36 @@ Run by hand or by ``make bench`` (never by the tests; needs the extra ``lab[clus
     .venv/bin/python bench/cluster.py                # scales 1 and 10 (≈5.9M and ≈59M events)
     .venv/bin/python bench/cluster.py --scales 1     # ≈5.9M events only
     .venv/bin/python bench/cluster.py --quick        # scale 0.1, a smoke run
+    .venv/bin/python bench/cluster.py --scales 1,10,100 --stores /tmp/stores   # ≈590M too, stores kept
 
 For each scale a seeded synthetic event store is written (:func:`lab.usage.synthetic.generate_store`,
-synthetic, one part per month). The KPI suite (:func:`lab.usage.kpis.kpi_suite`) is then computed
+synthetic, one part per month; ``--stores`` keeps and reuses them: scale 100 takes about half an hour
+and 14 GB). The KPI suite (:func:`lab.usage.kpis.kpi_suite`, ``--min-count``, default 5 as ``lab usage
+kpis`` publishes) is then computed
 
 * ``single``: in one process, as a notebook does by default (nothing of Dask imported);
 * ``cluster-1``, ``cluster-2``: on a ``LocalCluster`` of 1 and 2 worker processes (this machine has 2
-  cores), the month partitions reduced on the workers (:mod:`lab.usage.cluster`),
+  cores): the month rollups computed by tasks over runs of months, the datasets' series (the fact
+  table, the top lists) by tasks over ranges of datasets (:mod:`lab.usage.cluster`),
 
-each in a fresh process: wall time of the whole process, cluster start-up, the suite's time, the part
-of it that stays on the client (the merge and the KPI functions over the merged partials: timed by a
-second run of the suite on the cached partials), the time the month tasks took on the workers (task
-stream), peak memory of the client and of each worker. Every frame of the three runs must be equal,
-and ``lab usage kpis --json`` must print the same bytes with and without ``--workers 3`` (issue 16's
-acceptance).
+each in a fresh process: wall time of the process as a user runs it (start, the suite once, stop; the
+measurements made for the simulation afterwards are left out), cluster start-up, the suite's time, the
+part that stays on the client (a second run of the suite with the rollups kept), the time the rollup
+and series tasks took on the workers (task stream), peak memory of the client and of each worker.
+Every frame of the three runs must be equal, and ``lab usage kpis --json`` must print the same bytes
+with and without ``--workers 3`` (issue 16's acceptance).
 
-**Simulation.** From the measured cost of a month partition's reduction inside a task (the task phase
-on 1 worker; the spread between months from timing each alone; the mean fitted linearly in events),
-the per-task scheduler and transfer overhead (the task phase on 1 worker minus the tasks' own time,
-per task) and the client's serial part (fitted linearly in events over the measured scales), the KPI
-suite's wall time is simulated for 4–64 workers, the months dealt into tasks as
-:class:`lab.usage.cluster.ClusterStore` deals them and the tasks placed longest first, at 590M events
-(10× the city: 113 month partitions) and for 34 portals × 10 years (4,080 city-sized month
-partitions). Efficiency is ``T(1) / (W × T(W))``. The targets of issue 16 are printed beside the
-numbers; measured, not asserted.
+**Simulation** (:func:`simulate`). Measured in the single process: each month partition's rollup
+alone (the task's function on one file), the client's serial part (the suite with the rollups kept,
+less its calls over the datasets' series) and each of those calls, whole and cut into 8 ranges (the
+fixed cost of a piece). Measured on 1 worker: a task's cost against the sum of its months' (a task
+reads its months at once), the scheduling and transfer overhead of a rollup task and of a series task.
+The suite's wall time is then simulated for 1–64 workers, the months cut and the tasks placed as
+:class:`lab.usage.cluster.ClusterStore` does: at 590M events (scale 100, measured with ``--scales
+…,100``; otherwise extrapolated from the largest scale and marked so) and for 34 portals × 10 years
+(120 month partitions of 34 city-sized parts; the client's part and the series grown with the output,
+34 × the datasets over 120 months). Efficiency is ``T(1) / (W × T(W))``. The targets of issue 16 are
+printed beside the numbers; measured, not asserted.
 """
 
 from __future__ import annotations
@@ -68,6 +74,9 @@ def child(mode: str, store: str, out: str, min_count: int) -> None:
         from lab.usage.store import EventStore
 
         st = EventStore(store)
+        t = time.perf_counter()
+        st.rollups()  # the month rollups of the whole store, kept: the suite's first step
+        facts["rollup_s"] = time.perf_counter() - t
         t = time.perf_counter()
         frames = kpi_suite(st, min_count=min_count)
         facts["suite_s"] = time.perf_counter() - t
@@ -120,12 +129,24 @@ def child(mode: str, store: str, out: str, min_count: int) -> None:
             on = cluster.ClusterStore(store, client)
             with get_task_stream(client) as ts:
                 t = time.perf_counter()
+                on.rollups()  # the month rollups of the whole store on the workers, kept
+                facts["rollup_s"] = time.perf_counter() - t
+                t = time.perf_counter()
                 frames = kpi_suite(on, min_count=min_count)
                 facts["suite_s"] = time.perf_counter() - t
             extra = time.perf_counter()  # measurements for the simulation, left out of the process's wall
-            t = time.perf_counter()
-            kpi_suite(on, min_count=min_count)  # the rollups are kept: what is left is the client's part
-            facts["client_s"] = time.perf_counter() - t
+            # again, the rollups kept, each call over the datasets' series cut into 4 tasks a worker:
+            # their scatter, scheduling and transfer, measured
+            on.series_per_worker, before = 4, on.series_tasks
+            with get_task_stream(client) as again:
+                t = time.perf_counter()
+                kpi_suite(on, min_count=min_count)
+                facts["client_s"] = time.perf_counter() - t
+            facts["again_series_tasks"] = on.series_tasks - before
+            facts["again_series_task_s"] = [
+                sum(s["stop"] - s["start"] for s in rec["startstops"] if s["action"] == "compute")
+                for rec in again.data
+            ]
             facts["task_s"] = [
                 sum(s["stop"] - s["start"] for s in rec["startstops"] if s["action"] == "compute")
                 for rec in ts.data
@@ -219,7 +240,7 @@ def simulate(case: dict, model: dict, workers: int) -> float:
 
     1. the month rollups: the months cut into contiguous runs of about equal cost
        (:func:`lab.usage.cluster.deal`, ``TASKS_PER_WORKER × workers`` runs), each task costing its
-       months (× ``batch``: a task reads its months at once) plus the scheduling and transfer
+       months (× the case's ``batch``: a task reads its months at once) plus the scheduling and transfer
        ``overhead``, placed longest first;
     2. the client's serial part (the KPI functions but the datasets' series);
     3. each call over the datasets' series (the fact table, the three top lists), one after another: cut
@@ -230,7 +251,7 @@ def simulate(case: dict, model: dict, workers: int) -> float:
 
     months = case["months"]
     runs = deal(months, TASKS_PER_WORKER * workers)
-    tasks = [model["batch"] * sum(months[i] for i in run) + model["overhead"] for run in runs]
+    tasks = [case["batch"] * sum(months[i] for i in run) + model["overhead"] for run in runs]
     wall = makespan(tasks, workers) + case["serial"]
     k = SERIES_TASKS_PER_WORKER * workers
     for call in case["series"]:
@@ -250,21 +271,22 @@ def simulation(measured: list[dict]) -> None:
         single, one = m["runs"]["single"], m["runs"]["cluster-1"]
         months = sum(single["month_s"])
         batches.append(sum(one["task_s"]) / months)
-        overheads.append(max(0.0, one["suite_s"] - one["client_s"] - sum(one["task_s"])) / one["tasks"])
+        m["batch"] = batches[-1]
+        overheads.append(max(0.0, one["rollup_s"] - sum(one["task_s"])) / one["tasks"])
         extra = sum(single["series_cut_s"]) - sum(single["series_s"])
         pieces.append(max(0.0, extra / (single["series_pieces"] - len(single["series_s"]))))
-        m["serial"] = single["client_s"] - sum(single["series_s"])
-        # the series tasks of one run of the suite on 1 worker: what they add to the client's part
-        per_run = one["series_tasks"] / 2
-        added = one["client_s"] - m["serial"] - sum(one["series_task_s"])
-        series_overheads.append(max(0.0, added / per_run))
+        # the suite's first run once the rollups are made, less its calls over the datasets' series
+        m["serial"] = single["suite_s"] - sum(single["series_s"])
+        # the second run on 1 worker, its series cut into 4 tasks a call: what the tasks add
+        warm_serial = single["client_s"] - sum(single["series_s"])
+        added = one["client_s"] - warm_serial - sum(one["again_series_task_s"])
+        series_overheads.append(max(0.0, added / one["again_series_tasks"]))
         print(
             f"   {m['scale']:>6g} {m['events']:>13,} {months:>13.2f} {batches[-1]:>7.2f} "
             f"{overheads[-1] * 1e3:>11.0f} ms {m['serial']:>11.2f} {sum(single['series_s']):>11.2f} "
             f"{pieces[-1] * 1e3:>11.1f} {series_overheads[-1] * 1e3:>18.0f} ms"
         )
     model = {
-        "batch": sorted(batches)[len(batches) // 2],
         "overhead": sorted(overheads)[len(overheads) // 2],
         "piece": sorted(pieces)[len(pieces) // 2],
         "series_overhead": sorted(series_overheads)[len(series_overheads) // 2],
@@ -275,6 +297,7 @@ def simulation(measured: list[dict]) -> None:
         big = by_scale[100]
         cases["590M events (scale 100 measured: 113 months, the city's 860 datasets)"] = {
             "months": big["runs"]["single"]["month_s"],
+            "batch": big["batch"],
             "serial": big["serial"],
             "series": big["runs"]["single"]["series_s"],
         }
@@ -283,6 +306,7 @@ def simulation(measured: list[dict]) -> None:
         factor = 100 / top["scale"]
         cases[f"590M events (EXTRAPOLATED ×{factor:g} from scale {top['scale']:g}: run --scales 100)"] = {
             "months": [t * factor for t in top["runs"]["single"]["month_s"]],
+            "batch": top["batch"],
             "serial": top["serial"],
             "series": top["runs"]["single"]["series_s"],
         }
@@ -294,11 +318,12 @@ def simulation(measured: list[dict]) -> None:
         # part and the series grow with the output (34 × the datasets, 120 months)
         cases["34 portals × 10 years (120 month partitions of 34 city-sized parts)"] = {
             "months": [34 * months[i % len(months)] for i in range(120)],
+            "batch": city["batch"],
             "serial": city["serial"] * grow,
             "series": [t * grow for t in city["runs"]["single"]["series_s"]],
         }
     print(
-        f"   model: a task costs {model['batch']:.2f} × the sum of its months' one-by-one rollups; "
+        f"   model: a task costs its scale's task/Σ × the sum of its months' one-by-one rollups; "
         f"{model['overhead'] * 1e3:.0f} ms of scheduling and transfer a task; a piece of the series "
         f"{model['piece'] * 1e3:.1f} ms more, and {model['series_overhead'] * 1e3:.0f} ms of scatter, "
         f"scheduling and transfer a series task (medians over the scales)"
@@ -341,16 +366,16 @@ def bench_scale(scale: float, work: Path, stores: Path | None, min_count: int) -
         outs[name] = work / f"out-{scale:g}-{name}"
         runs[name] = measure(mode, store, outs[name], min_count)
     print(
-        f"   {'run':<10} {'wall (s)':>9} {'start-up':>9} {'suite (s)':>10} {'client (s)':>11} "
-        f"{'tasks (s)':>10} {'client MB':>10} {'worker MB':>14}"
+        f"   {'run':<10} {'wall (s)':>9} {'start-up':>9} {'rollups (s)':>12} {'then KPIs (s)':>14} "
+        f"{'again (s)':>10} {'tasks (s)':>10} {'client MB':>10} {'worker MB':>14}"
     )
     for name, r in runs.items():
         workers = ", ".join(f"{m:.0f}" for m in r.get("worker_peak_mb", [])) or "—"
         start = r.get("startup_s", 0) + r.get("warm_s", 0)  # the cluster's start and its workers' imports
         print(
-            f"   {name:<10} {r['wall_s']:>9.2f} {start:>9.2f} {r['suite_s']:>10.2f} "
-            f"{r['client_s']:>11.2f} {sum(r.get('task_s', [])):>10.2f} {r['client_peak_mb']:>10.0f} "
-            f"{workers:>14}"
+            f"   {name:<10} {r['wall_s']:>9.2f} {start:>9.2f} {r['rollup_s']:>12.2f} {r['suite_s']:>14.2f} "
+            f"{r['client_s']:>10.2f} {sum(r.get('task_s', [])) + sum(r.get('series_task_s', [])):>10.2f} "
+            f"{r['client_peak_mb']:>10.0f} {workers:>14}"
         )
     differ = [
         f"{name}: {d}" for name in runs if name != "single" for d in same_frames(outs["single"], outs[name])
@@ -365,10 +390,11 @@ def bench_scale(scale: float, work: Path, stores: Path | None, min_count: int) -
     for name in runs:
         if name != "single":
             r = runs[name]
+            work = (r["rollup_s"] + r["suite_s"]) / (single["rollup_s"] + single["suite_s"])
             print(
                 f"   {name}: wall {r['wall_s'] / single['wall_s']:.2f} × single; without the cluster's "
                 f"start-up {(r['wall_s'] - r['startup_s'] - r['warm_s']) / single['wall_s']:.2f} ×; "
-                f"suite {r['suite_s'] / single['suite_s']:.2f} ×; "
+                f"rollups and KPIs {work:.2f} ×; "
                 f"peak per worker {max(r['worker_peak_mb']):.0f} MB"
             )
     if stores is None:

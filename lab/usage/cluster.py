@@ -158,6 +158,8 @@ class ClusterStore(EventStore):
         """How many rollup tasks this store submitted."""
         self.series_tasks = 0
         """How many series tasks (:meth:`map_series`) this store submitted."""
+        self.series_per_worker = SERIES_TASKS_PER_WORKER
+        """Tasks per worker of a call over the datasets' series."""
 
     def compute_rollups(self, by_month: dict[tuple[int, int], list[str]]) -> dict[str, pl.DataFrame]:
         """The rollup of the months' summary files, a task per run of months (see the class)."""
@@ -190,9 +192,9 @@ class ClusterStore(EventStore):
         self, fn: Callable[..., pl.DataFrame], frame: pl.DataFrame, key: str, *args: Any
     ) -> list[pl.DataFrame]:
         """``fn(piece, *args)`` on the workers, a task per piece of :func:`cut_series`
-        (:data:`SERIES_TASKS_PER_WORKER` a worker)."""
+        (:attr:`series_per_worker` a worker)."""
         workers = max(1, len(self.client.scheduler_info().get("workers", {})))
-        pieces = cut_series(frame, key, SERIES_TASKS_PER_WORKER * workers)
+        pieces = cut_series(frame, key, self.series_per_worker * workers)
         if len(pieces) <= 1:
             return [fn(frame, *args)]
         data = self.client.scatter(pieces, hash=False)
