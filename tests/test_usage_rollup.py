@@ -10,10 +10,11 @@ from itertools import pairwise
 import polars as pl
 import pytest
 
+from lab.atomic import atomic_write_text
 from lab.usage.cluster import cut_series, deal
 from lab.usage.kpis import _rollups, dataset_sums, kpi_suite
 from lab.usage.rollup import merge, rollup_files
-from lab.usage.store import EventStore
+from lab.usage.store import ROLLUP_WINDOWS, EventStore
 from lab.usage.synthetic import generate_store
 
 
@@ -74,6 +75,17 @@ def test_the_store_keeps_its_rollups_until_the_ledger_changes(store: EventStore)
     assert store.rollups() is first
     assert store.rollups(202301, 202412) is first  # the same months, however the window is written
     assert store.rollups(202302, None) is not first
+    for lo in (202303, 202304, 202305, 202306, 202307):  # a few windows kept, the last ones
+        store.rollups(lo, None)
+    assert len(store._rollup_cache) == ROLLUP_WINDOWS
+    last = store.rollups(202307, None)
+    assert store.rollups(202307, None) is last
+    # a commit writes a new ledger: what was kept is computed again
+    ledger = store.path / "_ledger.json"
+    atomic_write_text(ledger, ledger.read_text(encoding="utf-8"))
+    again = store.rollups(202307, None)
+    assert again is not last
+    same(again, last)
 
 
 @pytest.mark.parametrize(

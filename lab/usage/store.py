@@ -49,6 +49,10 @@ STORE_VERSION = 1
 FAMILIES = ("web", "api", "zalo", "sms", "app", "accounts")
 
 
+ROLLUP_WINDOWS = 4
+"""Month rollups an :class:`EventStore` keeps (one per window of months asked; a suite asks one or two)."""
+
+
 class StoreError(LabError):
     """The store folder is not a usage store, or was written with another secret, time zone or kind of
     data (synthetic or real)."""
@@ -231,9 +235,9 @@ class EventStore:
                 by_month.setdefault((y, m), []).append(str(f))
         months = sorted(by_month)
         key = (self._ledger_stamp(), months[0] if months else None, months[-1] if months else None)
-        if key not in self._rollup_cache:  # the windows of the ledger's last state only
-            kept = {k: v for k, v in self._rollup_cache.items() if k[0] == key[0]}
-            self._rollup_cache = {**kept, key: self.compute_rollups({m: by_month[m] for m in months})}
+        if key not in self._rollup_cache:  # the last windows of the ledger's last state only
+            kept = [(k, v) for k, v in self._rollup_cache.items() if k[0] == key[0]][-(ROLLUP_WINDOWS - 1) :]
+            self._rollup_cache = {**dict(kept), key: self.compute_rollups({m: by_month[m] for m in months})}
         return self._rollup_cache[key]
 
     def compute_rollups(self, by_month: dict[tuple[int, int], list[str]]) -> dict[str, pl.DataFrame]:
