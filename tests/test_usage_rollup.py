@@ -126,9 +126,11 @@ def test_a_store_whose_series_are_cut_publishes_the_same_kpis(store: EventStore)
         def map_series(self, fn, frame, key, *args):  # type: ignore[no-untyped-def]
             return [fn(piece, *args) for piece in cut_series(frame, key, 7)]
 
-    one = kpi_suite(store, n=5)
-    cut = kpi_suite(Cut(store.path), n=5)
-    assert one.keys() == cut.keys()
-    for name in one:
-        assert one[name].equals(cut[name]), name
-    assert one["facts"].height > 1000 and one["facts"]["value_suppressed"].any()
+    for kw in ({"n": 5}, {"min_count": 0}, {"start": "2023-05", "end": "2024-08"}):
+        one = kpi_suite(store, **kw)  # type: ignore[arg-type]
+        cut = kpi_suite(Cut(store.path), **kw)  # type: ignore[arg-type]
+        assert one.keys() == cut.keys()
+        for name in one:
+            assert one[name].equals(cut[name]), (kw, name)
+        assert one["facts"].height > 1000
+        assert one["facts"]["value_suppressed"].any() == (kw.get("min_count") != 0)
